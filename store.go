@@ -68,6 +68,10 @@ type Tx interface {
 	Events(ctx context.Context, f EventFilter) ([]*Event, error)
 	// Streams lists every audit stream name.
 	Streams(ctx context.Context) ([]string, error)
+	// StreamHead returns the seq and hash of the stream's last event as
+	// recorded beside the chain (0 and nil for an empty stream), so that
+	// cutting events off the end of a chain is detectable.
+	StreamHead(ctx context.Context, stream string) (seq int64, hash []byte, err error)
 
 	// ScheduleTimer stores t, replacing any timer of the same kind for the
 	// same parcel.
