@@ -12,6 +12,9 @@ const (
 	RoleCarrier  Role = "carrier"
 	RoleCourier  Role = "courier"
 	RoleKiosk    Role = "kiosk"
+	// RoleSystem is parcelguard itself: the scheduler and the local CLI.
+	// No API key can carry it.
+	RoleSystem Role = "system"
 )
 
 // Valid reports whether r is a known role.
@@ -55,11 +58,14 @@ func (p Principal) Actor() string {
 		return string(p.Role) + ":" + p.CarrierID + "/" + p.KeyPrefix
 	case RoleKiosk:
 		return "kiosk:" + p.SiteID
-	case "":
+	case RoleSystem:
 		return "system"
+	case "":
+		return "anonymous"
 	}
 	return string(p.Role) + ":" + p.KeyPrefix
 }
 
-// System is the principal of the scheduler and other internal work.
-var System = Principal{}
+// System is the principal of the scheduler and of local CLI commands. The
+// zero Principal is nobody.
+var System = Principal{Role: RoleSystem}

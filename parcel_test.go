@@ -16,7 +16,7 @@ var legal = map[parcelguard.HandoverMode]map[[2]parcelguard.ParcelState]bool{
 		{"reserved", "deposited"}: true, {"reserved", "cancelled"}: true, {"reserved", "redirected"}: true,
 		{"redirected", "reserved"}: true, {"redirected", "cancelled"}: true,
 		{"deposited", "picked_up"}: true, {"deposited", "expired"}: true,
-		{"expired", "collected"}: true,
+		{"expired", "collected"}:  true,
 		{"collected", "returned"}: true,
 	},
 	parcelguard.HandoverDoorstep: {

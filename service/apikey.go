@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,16 +28,14 @@ type NewAPIKeyInput struct {
 	Name      string
 }
 
-// CreateAPIKey creates a key and returns its one-time plaintext token.
-// Callers from outside (p is not System) must be admins.
+// CreateAPIKey creates a key and returns its one-time plaintext token. Only
+// admins and the system (the local CLI) may create keys.
 func (s *Service) CreateAPIKey(ctx context.Context, p parcelguard.Principal, in NewAPIKeyInput) (token string, key *parcelguard.APIKey, err error) {
-	if p != parcelguard.System {
-		if err := require(p); err != nil {
-			return "", nil, err
-		}
+	if err := require(p); err != nil {
+		return "", nil, err
 	}
 	var f []parcelguard.FieldError
-	if !in.Role.Valid() {
+	if !in.Role.Valid() || in.Role == parcelguard.RoleSystem {
 		f = append(f, parcelguard.FieldError{Field: "role", Message: "must be admin, operator, carrier, courier or kiosk"})
 	}
 	if (in.Role == parcelguard.RoleCarrier || in.Role == parcelguard.RoleCourier) && in.CarrierID == "" {
@@ -94,7 +93,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, p parcelguard.Principal, in 
 }
 
 // Authenticate resolves an API key token to the principal it stands for.
-// Every failure is the same ErrUnauthorized.
+// Every bad token gets the same ErrUnauthorized; a store failure is reported
+// as such, so clients see 503 rather than a misleading 401.
 func (s *Service) Authenticate(ctx context.Context, token string) (parcelguard.Principal, error) {
 	prefix, secret, ok := splitAPIKey(token)
 	if !ok {
@@ -105,6 +105,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (parcelguard.P
 		key, err = tx.APIKey(ctx, prefix)
 		return err
 	})
+	if err != nil && !errors.Is(err, parcelguard.ErrNotFound) {
+		return parcelguard.Principal{}, fmt.Errorf("authenticate %s: %w", prefix, err)
+	}
 	sum := sha256.Sum256([]byte(secret))
 	if err != nil || !key.RevokedAt.IsZero() || subtle.ConstantTimeCompare(sum[:], key.SecretHash) != 1 {
 		return parcelguard.Principal{}, parcelguard.ErrUnauthorized

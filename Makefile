@@ -1,0 +1,33 @@
+# The one test command (the README's and CI's): vet, then every test,
+# including the integration tests that start their own servers.
+GO ?= go
+
+.PHONY: test vet unit bench fuzz run build
+
+test: vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Short tests only: no property-test marathons, no servers.
+unit:
+	$(GO) test -short ./...
+
+# Store and service benchmarks (figures, not pass/fail).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./sqlite/ ./service/
+
+# Run each fuzz target for a while (FUZZTIME=1m make fuzz).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./code/ -run '^$$' -fuzz FuzzTokenVerify -fuzztime $(FUZZTIME)
+	$(GO) test ./code/ -run '^$$' -fuzz FuzzKeyringLoad -fuzztime $(FUZZTIME)
+
+build:
+	$(GO) build -o bin/parcelguard ./cmd/parcelguard
+
+run:
+	$(GO) run ./cmd/parcelguard serve
