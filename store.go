@@ -13,7 +13,8 @@ type Store interface {
 	// acknowledged Update is durable. fn may run more than once (engines
 	// retry serialization failures), so it must not act outside tx. Engines
 	// may commit several concurrent Updates together (group commit); each
-	// still succeeds or fails on its own.
+	// still succeeds or fails on its own. fn may run on another goroutine
+	// (SQLite's writer), so it must not call Update or View, nor t.Fatal.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(tx Tx) error) error

@@ -51,6 +51,7 @@ func exitCode(err error) int {
 func commands() []command {
 	return []command{
 		{"serve", "run the API service, scheduler and embedded stores", runServe},
+		{"demo", "run the service with a seeded demo network and print what to try", runDemo},
 		{"migrate", "apply database migrations and print the schema version", runMigrate},
 		{"admin", "administrative tasks: create-key", runAdmin},
 		{"audit", "audit log tasks: verify", runAudit},
@@ -137,6 +138,13 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 func envName(flagName string) string {

@@ -2,90 +2,44 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	nethttp "net/http"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/parcelguard/parcelguard"
-	"github.com/parcelguard/parcelguard/http"
-	"github.com/parcelguard/parcelguard/metrics"
-	"github.com/parcelguard/parcelguard/service"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "serve", "Runs the parcelguard API, the timer scheduler and the embedded store.\nWith no flags it keeps its data in ./parcelguard-data and listens on 127.0.0.1:8080.")
-	var sf storeFlags
-	sf.register(fs)
-	listen := fs.String("listen", "127.0.0.1:8080", "address for the HTTP API (host:port; port 0 picks a free one)")
+	cfg, err := parseAppFlags(e, fs, args, "127.0.0.1:8080")
+	if err != nil {
+		return err
+	}
+	a, err := startApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	a.logger.Info("parcelguard serving", "addr", "http://"+a.addr, "db", cfg.store.dbPath(), "version", version)
+	fmt.Fprintf(e.stdout, "parcelguard listening on http://%s\n", a.addr)
+	return a.serveUntilDone(ctx)
+}
+
+// parseAppFlags registers and parses the flags serve and demo share.
+func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string) (appConfig, error) {
+	var cfg appConfig
+	cfg.store.register(fs)
+	fs.StringVar(&cfg.listen, "listen", defaultListen, "address for the HTTP API (host:port; port 0 picks a free one)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	tick := fs.Duration("scheduler-interval", time.Second, "how often the scheduler looks for due timers")
+	fs.DurationVar(&cfg.schedTick, "scheduler-interval", time.Second, "how often the scheduler looks for due timers")
 	if err := parseFlags(e, fs, args); err != nil {
-		return err
+		return cfg, err
 	}
-	logger, err := newLogger(e, *logLevel, *logFormat)
-	if err != nil {
-		return err
+	if cfg.schedTick <= 0 {
+		return cfg, fmt.Errorf("--scheduler-interval %v: must be positive", cfg.schedTick)
 	}
-	if *tick <= 0 {
-		return fmt.Errorf("--scheduler-interval %v: must be positive", *tick)
-	}
-
-	keys, err := sf.loadKeys()
-	if err != nil {
-		return err
-	}
-	db, err := sf.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
-	store := metrics.InstrumentStore(db, m)
-	svc := service.New(service.Config{Store: store, Clock: parcelguard.SystemClock{}, Keys: keys, Metrics: m, Logger: logger})
-	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: logger, Version: version})
-
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
-	}
-	srv := &nethttp.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- svc.RunScheduler(ctx, *tick) }()
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- srv.Serve(ln) }()
-	logger.Info("parcelguard serving", "addr", "http://"+ln.Addr().String(), "db", sf.dbPath(), "version", version)
-	fmt.Fprintf(e.stdout, "parcelguard listening on http://%s\n", ln.Addr())
-
-	select {
-	case <-ctx.Done():
-	case err = <-serveDone:
-		cancel()
-	}
-	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	if serr := srv.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, nethttp.ErrServerClosed) {
-		logger.Warn("shutdown", "err", serr)
-	}
-	<-schedDone
-	if errors.Is(err, nethttp.ErrServerClosed) {
-		err = nil
-	}
-	logger.Info("parcelguard stopped")
-	return err
+	var err error
+	cfg.logger, err = newLogger(e, *logLevel, *logFormat)
+	return cfg, err
 }
 
 func newLogger(e *env, level, format string) (*slog.Logger, error) {
