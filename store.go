@@ -91,6 +91,8 @@ type Tx interface {
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKey(ctx context.Context, prefix string) (*APIKey, error)
+	IdempotencyTx
+	OutboxTx
 }
 
 // SiteFilter selects sites; the zero value selects all.

@@ -47,10 +47,12 @@ func (s *Server) registerAdminRoutes() {
 		Method:        http.MethodPost,
 		Path:          "/v1/api-keys",
 		Summary:       "Create an API key",
-		Description:   "Creates a key and returns its token once. Admins only.",
+		Description:   "Creates a key and returns its token once. Admins only. A retry with the same Idempotency-Key after success gets 409 not_replayable, never the token again.",
 		Tags:          []string{"Admin"},
 		DefaultStatus: http.StatusCreated,
 		Errors:        []int{http.StatusForbidden},
+		// The answer holds the key's token: never stored for replay.
+		Metadata: map[string]any{metaOneTimeSecret: true},
 	}, s.handleCreateAPIKey)
 }
 

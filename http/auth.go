@@ -8,16 +8,29 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/service"
 )
 
-// bearerScheme names the API-key security scheme in the OpenAPI document.
-const bearerScheme = "bearer"
+// bearerScheme names the API-key security scheme in the OpenAPI document;
+// recipientScheme the recipient magic-link one.
+const (
+	bearerScheme    = "bearer"
+	recipientScheme = "recipientLink"
+)
 
 // maxTokenLength bounds the Authorization value we look at; real keys are
-// 69 characters.
-const maxTokenLength = 256
+// 69 characters, recipient links at most 278.
+const maxTokenLength = 320
 
 type principalKey struct{}
+
+type recipientKey struct{}
+
+// recipientFrom returns the recipient access authenticate put in ctx.
+func recipientFrom(ctx context.Context) (*service.RecipientAccess, bool) {
+	a, ok := ctx.Value(recipientKey{}).(*service.RecipientAccess)
+	return a, ok && a != nil
+}
 
 // principalFrom returns the caller authenticate put in ctx. The second
 // result is false when there is none, which handlers must treat as
@@ -36,9 +49,14 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
+	token, ok := bearerToken(ctx.Header("Authorization"))
+	if _, recipient := ctx.Operation().Security[0][recipientScheme]; recipient {
+		s.authenticateRecipient(ctx, token, ok, next)
+		return
+	}
 	err := error(parcelguard.ErrUnauthorized)
 	var p parcelguard.Principal
-	if token, ok := bearerToken(ctx.Header("Authorization")); ok {
+	if ok {
 		p, err = s.svc.Authenticate(ctx.Context(), token)
 	}
 	if err != nil {
@@ -48,7 +66,25 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if info := requestInfoFrom(ctx.Context()); info != nil {
 		info.keyPrefix = p.KeyPrefix
 	}
+	ctx = huma.WithValue(ctx, scopeKey{}, "key:"+p.KeyPrefix)
 	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+// authenticateRecipient resolves a recipient magic-link token. The token
+// is a credential: like an API key it is never logged, and nothing of it
+// (not even a prefix) reaches the access log.
+func (s *Server) authenticateRecipient(ctx huma.Context, token string, present bool, next func(huma.Context)) {
+	err := error(parcelguard.ErrUnauthorized)
+	var a *service.RecipientAccess
+	if present {
+		a, err = s.svc.AuthenticateRecipient(ctx.Context(), token)
+	}
+	if err != nil {
+		writeHumaProblem(ctx, s.problem(ctx.Context(), err))
+		return
+	}
+	ctx = huma.WithValue(ctx, scopeKey{}, "rcp:"+a.ParcelID())
+	next(huma.WithValue(ctx, recipientKey{}, a))
 }
 
 // bearerToken extracts the token of a Bearer Authorization header. The

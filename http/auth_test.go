@@ -42,6 +42,7 @@ func routes(w *world, parcelID string) []route {
 		{"POST", parcel + "/cancel", nil, []string{"admin", "operator", "carrier"}},
 		{"GET", site + "/returns", nil, []string{"admin", "operator", "carrier", "courier"}},
 		{"POST", site + "/pickup", map[string]string{"pin": "000000", "phone_digits": "0000"}, []string{"admin", "kiosk"}},
+		{"POST", site + "/pickup/qr", map[string]string{"token": "AAAA"}, []string{"admin", "kiosk"}},
 	}
 }
 

@@ -29,6 +29,13 @@ const (
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeNotAcceptable    = "not_acceptable"
 	codeTimeout          = "timeout"
+	// codeRateLimited is a spent rate-limit bucket; "throttled" is the
+	// locker guard slowing down code guessing.
+	codeRateLimited = "rate_limited"
+	// Idempotency-Key problems (see idempotency.go).
+	codeIdempotencyReused = "idempotency_key_reused"
+	codeIdempotencyInUse  = "idempotency_key_in_use"
+	codeNotReplayable     = "not_replayable"
 )
 
 type problemKind struct {
@@ -60,6 +67,11 @@ var problemKinds = map[string]problemKind{
 	codeUnsupportedMedia: {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	codeNotAcceptable:    {http.StatusNotAcceptable, "Not acceptable"},
 	codeTimeout:          {http.StatusRequestTimeout, "Request timeout"},
+
+	codeRateLimited:       {http.StatusTooManyRequests, "Rate limit exceeded"},
+	codeIdempotencyReused: {http.StatusUnprocessableEntity, "Idempotency-Key reused with another request"},
+	codeIdempotencyInUse:  {http.StatusConflict, "Idempotency-Key in use"},
+	codeNotReplayable:     {http.StatusConflict, "Answer not replayable"},
 }
 
 // codeOfStatus classifies the errors huma raises itself (schema validation,

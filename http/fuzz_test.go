@@ -5,12 +5,20 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"golang.org/x/time/rate"
+
+	pghttp "github.com/parcelguard/parcelguard/http"
 )
 
 // FuzzAnnounce sends arbitrary bodies to POST /v1/parcels. Ensure no body
 // makes the server panic or answer 5xx, and every refusal is a problem.
 func FuzzAnnounce(f *testing.F) {
-	e := newEnv(f)
+	// Fuzzing sends thousands of requests a second: no rate limits.
+	e := newEnv(f, func(c *pghttp.Config) {
+		c.KeyLimit = pghttp.RateLimit{Rate: rate.Inf}
+		c.AddressLimit = pghttp.RateLimit{Rate: rate.Inf}
+	})
 	w := newWorld(e)
 	for _, seed := range []string{
 		`{"tracking_number":"PG-9001","recipient":{"name":"A","phone":"+48600100200"},"size":"S","site_id":"` + w.site.ID + `"}`,

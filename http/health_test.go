@@ -61,7 +61,11 @@ func TestOpenAPI(t *testing.T) {
 		OpenAPI string `json:"openapi"`
 		Info    struct{ Title, Version string }
 		Paths   map[string]map[string]struct {
-			Security []map[string][]string `json:"security"`
+			Security   []map[string][]string `json:"security"`
+			Parameters []struct {
+				Name, In string
+			} `json:"parameters"`
+			Responses map[string]any `json:"responses"`
 		}
 		Components struct {
 			Schemas map[string]struct {
@@ -84,7 +88,8 @@ func TestOpenAPI(t *testing.T) {
 		"/v1/sites": "post", "/v1/sites/{id}": "get", "/v1/sites/{id}/compartments": "get",
 		"/v1/compartments/{id}": "patch", "/v1/carriers": "post", "/v1/api-keys": "post",
 		"/v1/parcels": "get", "/v1/parcels/{id}/events": "get", "/v1/parcels/{id}/deposit": "post",
-		"/v1/sites/{id}/returns": "get", "/v1/sites/{id}/pickup": "post",
+		"/v1/sites/{id}/returns": "get", "/v1/sites/{id}/pickup": "post", "/v1/sites/{id}/pickup/qr": "post",
+		"/v1/track": "get", "/v1/track/code": "get", "/v1/track/extend": "post",
 	} {
 		op, ok := doc.Paths[path][method]
 		if !ok {
@@ -95,13 +100,38 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("%s %s is not marked as needing a key", method, path)
 		}
 	}
+	// Ensure every secured operation documents 429, and every POST the
+	// Idempotency-Key header.
+	for path, methods := range doc.Paths {
+		for method, op := range methods {
+			if len(op.Security) == 0 {
+				continue
+			}
+			if _, ok := op.Responses["429"]; !ok {
+				t.Errorf("%s %s does not document 429", method, path)
+			}
+			if method != "post" {
+				continue
+			}
+			found := false
+			for _, p := range op.Parameters {
+				found = found || p.In == "header" && p.Name == "Idempotency-Key"
+			}
+			if !found {
+				t.Errorf("%s %s does not document Idempotency-Key", method, path)
+			}
+		}
+	}
+	if doc.Components.SecuritySchemes["recipientLink"] == nil {
+		t.Error("no recipientLink security scheme")
+	}
 	if _, ok := doc.Paths["/healthz"]["get"]; !ok {
 		t.Error("document lacks /healthz")
 	}
 	if doc.Components.SecuritySchemes["bearer"] == nil {
 		t.Error("no bearer security scheme")
 	}
-	for _, name := range []string{"NewParcel", "NewRecipient", "NewSite", "NewCarrier", "NewAPIKey", "PickupRequest", "CompartmentUpdate"} {
+	for _, name := range []string{"NewParcel", "NewRecipient", "NewSite", "NewCarrier", "NewAPIKey", "PickupRequest", "QRPickupRequest", "CompartmentUpdate"} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok || s.AdditionalProperties == nil || *s.AdditionalProperties {
 			t.Errorf("schema %s allows unknown fields", name)

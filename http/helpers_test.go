@@ -99,7 +99,7 @@ type env struct {
 
 // newEnv starts the API on a fresh database and creates an admin key the
 // way `parcelguard admin` would: as the system principal.
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB, opts ...func(*pghttp.Config)) *env {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "pg.db"))
@@ -118,14 +118,18 @@ func newEnv(tb testing.TB) *env {
 	clock := newManualClock()
 	faults := &faultStore{Store: store}
 	svc := service.New(service.Config{Store: faults, Clock: clock, Keys: keys, Metrics: m, Logger: logger})
-	h := pghttp.NewServer(pghttp.Config{
+	cfg := pghttp.Config{
 		Service:  svc,
 		Store:    faults,
 		Metrics:  m,
 		Gatherer: reg,
 		Logger:   logger,
 		Version:  "test",
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := pghttp.NewServer(cfg)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
 	e := &env{t: tb, store: store, faults: faults, clock: clock, svc: svc, handler: h, srv: srv, logs: logs}

@@ -32,6 +32,17 @@ type pickupInput struct {
 	Body PickupRequest
 }
 
+// QRPickupRequest is the QR token a kiosk's scanner read. Like a PIN it is
+// a secret: never logged, never echoed.
+type QRPickupRequest struct {
+	Token string `json:"token" minLength:"1" maxLength:"1024" pattern:"^[A-Z2-7]+$" doc:"The QR token as scanned (RFC 4648 base32)."`
+}
+
+type qrPickupInput struct {
+	ID   string `path:"id" minLength:"1" maxLength:"64" doc:"Site id."`
+	Body QRPickupRequest
+}
+
 type pickupOutput struct {
 	CacheControl string `header:"Cache-Control"`
 	Body         PickupResult
@@ -48,6 +59,33 @@ func (s *Server) registerKioskRoutes() {
 		Tags:   []string{"Kiosk"},
 		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusLocked, http.StatusTooManyRequests},
 	}, s.handlePickup)
+
+	handle(s, huma.Operation{
+		OperationID: "pickupQR",
+		Method:      http.MethodPost,
+		Path:        "/v1/sites/{id}/pickup/qr",
+		Summary:     "Pick up a parcel by QR token",
+		Description: "A site's kiosk relays the QR token a recipient shows. The token opens its compartment once, only at its own site, " +
+			"without the phone digits. A forged, used or other site's token gets 403; an expired one 403 with its own detail. " +
+			"Failed scans are audited but do not slow the kiosk down for PIN users.",
+		Tags:   []string{"Kiosk"},
+		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusLocked},
+	}, s.handlePickupQR)
+}
+
+func (s *Server) handlePickupQR(ctx context.Context, p parcelguard.Principal, in *qrPickupInput) (*pickupOutput, error) {
+	res, err := s.svc.PickupQR(ctx, p, in.ID, in.Body.Token)
+	if err != nil {
+		return nil, err
+	}
+	return &pickupOutput{
+		CacheControl: "no-store",
+		Body: PickupResult{
+			ParcelID:         res.ParcelID,
+			CompartmentID:    res.CompartmentID,
+			CompartmentLabel: res.CompartmentLabel,
+		},
+	}, nil
 }
 
 func (s *Server) handlePickup(ctx context.Context, p parcelguard.Principal, in *pickupInput) (*pickupOutput, error) {

@@ -13,6 +13,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -44,6 +46,19 @@ type Config struct {
 	// MaxBodyBytes caps request bodies; larger ones get 413. Zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// KeyLimit is the token bucket of each API key (and recipient link);
+	// zero means DefaultKeyLimit, a Rate of rate.Inf no limit.
+	KeyLimit RateLimit
+	// AddressLimit is the token bucket of each client address, applied to
+	// every /v1 request before authentication; zero means
+	// DefaultAddressLimit, a Rate of rate.Inf no limit.
+	AddressLimit RateLimit
+	// ClientAddress names the client of a request for AddressLimit; nil
+	// means the connection's remote address (IPv6 by /64). Behind a proxy,
+	// supply one that reads the proxy's header.
+	ClientAddress func(*http.Request) string
+	// Clock times the rate limits; nil means the wall clock.
+	Clock parcelguard.Clock
 }
 
 // Server is parcelguard's HTTP API. It implements net/http.Handler.
@@ -55,6 +70,11 @@ type Server struct {
 	log      *slog.Logger
 	version  string
 	maxBody  int64
+
+	keyLimit     *limiter
+	addressLimit *limiter
+	clientAddr   func(*http.Request) string
+	clock        parcelguard.Clock
 
 	mux *routeMux
 	api huma.API
@@ -76,6 +96,17 @@ func NewServer(cfg Config) *Server {
 		version:  cfg.Version,
 		maxBody:  cfg.MaxBodyBytes,
 		mux:      newRouteMux(),
+
+		keyLimit:     newLimiter(cfg.KeyLimit, DefaultKeyLimit),
+		addressLimit: newLimiter(cfg.AddressLimit, DefaultAddressLimit),
+		clientAddr:   cfg.ClientAddress,
+		clock:        cfg.Clock,
+	}
+	if s.clientAddr == nil {
+		s.clientAddr = remoteAddress
+	}
+	if s.clock == nil {
+		s.clock = parcelguard.SystemClock{}
 	}
 	if s.metrics == nil {
 		s.metrics = metrics.Discard()
@@ -94,7 +125,9 @@ func NewServer(cfg Config) *Server {
 	}
 
 	s.api = humago.New(s.mux, s.humaConfig())
-	s.api.UseMiddleware(s.authenticate)
+	// Authenticate, then spend the caller's rate budget, then replay or
+	// claim an Idempotency-Key: a throttled request claims no key.
+	s.api.UseMiddleware(s.authenticate, s.limitCaller, s.idempotent)
 
 	s.registerHealthRoutes()
 	s.registerDocsRoutes()
@@ -105,6 +138,7 @@ func NewServer(cfg Config) *Server {
 	s.registerParcelRoutes()
 	s.registerCourierRoutes()
 	s.registerKioskRoutes()
+	s.registerTrackRoutes()
 	return s
 }
 
@@ -121,12 +155,20 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	// No answer of this API is meant to be sniffed into something else.
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	h, pattern := s.mux.Handler(r)
+	if info := requestInfoFrom(r.Context()); info != nil && pattern != "" && s.mux.registered(pattern) {
+		info.route = pattern
+	}
+	// Every API request spends its client address's budget, found or not,
+	// authenticated or not; probes, metrics and docs do not.
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		if wait := s.addressLimit.take(s.clientAddr(r), s.clock.Now()); wait > 0 {
+			writeProblem(w, rateLimited(wait))
+			return
+		}
+	}
 	if pattern == "" {
 		s.writeUnmatched(w, r, h)
 		return
-	}
-	if info := requestInfoFrom(r.Context()); info != nil && s.mux.registered(pattern) {
-		info.route = pattern
 	}
 	s.mux.ServeHTTP(w, r)
 }
@@ -146,12 +188,23 @@ func (s *Server) humaConfig() huma.Config {
 	cfg.Info.Description = "The public API of parcelguard, a parcel-locker platform. " +
 		"Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 " +
 		"problem details (application/problem+json). Durations are integer seconds, " +
-		"times RFC 3339 in UTC."
+		"times RFC 3339 in UTC. Every POST accepts an `Idempotency-Key` header (1 to 255 " +
+		"printable ASCII characters, remembered for 24 h per API key): a retry with the same key and " +
+		"body gets the stored answer again (marked `Idempotent-Replayed: true`), the same key with " +
+		"another body a 422, and a retry while the first request still runs a 409. " +
+		"Requests are rate limited per API key and per client address; a 429 says when to come " +
+		"back in Retry-After. Recipients authenticate with the magic-link token of their " +
+		"tracking link instead of an API key."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {
 			Type:        "http",
 			Scheme:      "bearer",
 			Description: "An API key such as pgk_xxxxxxxxxxxx_... created with POST /v1/api-keys.",
+		},
+		recipientScheme: {
+			Type:        "http",
+			Scheme:      "bearer",
+			Description: "A recipient magic-link token (pgr_...), bound to one parcel and expiring. The tracking page receives it in its URL fragment and sends it only in this header.",
 		},
 	}
 	return cfg
@@ -163,8 +216,7 @@ func (s *Server) humaConfig() huma.Config {
 // operation cannot accidentally run without a principal.
 func handle[I, O any](s *Server, op huma.Operation, h func(context.Context, parcelguard.Principal, *I) (*O, error)) {
 	op.Security = []map[string][]string{{bearerScheme: {}}}
-	op.Errors = append([]int{http.StatusUnauthorized}, op.Errors...)
-	op.MaxBodyBytes = s.maxBody
+	s.secured(&op)
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		p, ok := principalFrom(ctx)
 		if !ok {
@@ -178,6 +230,47 @@ func handle[I, O any](s *Server, op huma.Operation, h func(context.Context, parc
 		}
 		return out, nil
 	})
+}
+
+// handleRecipient registers an operation a recipient calls with the
+// magic-link token of their parcel; the handler receives the verified
+// access, never the token.
+func handleRecipient[I, O any](s *Server, op huma.Operation, h func(context.Context, *service.RecipientAccess, *I) (*O, error)) {
+	op.Security = []map[string][]string{{recipientScheme: {}}}
+	s.secured(&op)
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
+		a, ok := recipientFrom(ctx)
+		if !ok {
+			return nil, s.problem(ctx, parcelguard.ErrUnauthorized)
+		}
+		out, err := h(ctx, a, in)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return out, nil
+	})
+}
+
+// secured completes an authenticated operation's description: the
+// statuses every such operation may answer, the body cap, and for POSTs
+// the Idempotency-Key header (read by the idempotent middleware, not by
+// huma, so it is documented here by hand).
+func (s *Server) secured(op *huma.Operation) {
+	op.Errors = append([]int{http.StatusUnauthorized, http.StatusTooManyRequests}, op.Errors...)
+	op.MaxBodyBytes = s.maxBody
+	if op.Method == http.MethodPost {
+		op.Errors = append(op.Errors, http.StatusConflict, http.StatusUnprocessableEntity)
+		minLen, maxLen := 1, service.MaxIdempotencyKeyLength
+		op.Parameters = append(op.Parameters, &huma.Param{
+			Name: idempotencyHeader,
+			In:   "header",
+			Description: "Makes the request safe to retry: within 24 h, a request with the same key and body " +
+				"gets the stored answer instead of running again.",
+			Schema: &huma.Schema{Type: "string", MinLength: &minLen, MaxLength: &maxLen},
+		})
+	}
+	slices.Sort(op.Errors)
+	op.Errors = slices.Compact(op.Errors)
 }
 
 // handlePublic registers an operation anyone may call.

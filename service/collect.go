@@ -33,6 +33,9 @@ func (s *Service) Collect(ctx context.Context, p parcelguard.Principal, id strin
 		if err := tx.SaveParcel(ctx, x); err != nil {
 			return err
 		}
+		if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelCollected, nil); err != nil {
+			return err
+		}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelCollected, SiteID: x.SiteID,
 			CompartmentID: x.CompartmentID, ParcelID: x.ID})
 	})
@@ -56,6 +59,9 @@ func (s *Service) MarkReturned(ctx context.Context, p parcelguard.Principal, id 
 			return err
 		}
 		if err := tx.SaveParcel(ctx, x); err != nil {
+			return err
+		}
+		if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelReturned, nil); err != nil {
 			return err
 		}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelReturned, SiteID: x.SiteID, ParcelID: x.ID})

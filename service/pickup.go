@@ -183,6 +183,7 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 		func() error { return tx.SaveParcel(ctx, x) },
 		func() error { return tx.SaveCompartment(ctx, c) },
 		func() error { return tx.CancelTimers(ctx, x.ID) },
+		func() error { return s.notifyPickedUp(ctx, tx, x, g, "") },
 	} {
 		if err := save(); err != nil {
 			return nil, err

@@ -129,6 +129,9 @@ func (s *Service) expire(ctx context.Context, tx parcelguard.Tx, parcelID string
 	if err := tx.CancelTimers(ctx, x.ID, parcelguard.TimerReminder); err != nil {
 		return err
 	}
+	if err := s.notifyExpired(ctx, tx, x); err != nil {
+		return err
+	}
 	return s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventParcelExpired,
 		SiteID: x.SiteID, CompartmentID: x.CompartmentID, ParcelID: x.ID})
 }
@@ -142,6 +145,9 @@ func (s *Service) remind(ctx context.Context, tx parcelguard.Tx, parcelID string
 	}
 	if x.State != parcelguard.ParcelDeposited {
 		return nil
+	}
+	if err := s.notifyReminder(ctx, tx, x); err != nil {
+		return err
 	}
 	return s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventParcelReminded,
 		SiteID: x.SiteID, ParcelID: x.ID, Data: map[string]string{"deadline": x.Deadline.Format(time.RFC3339)}})

@@ -33,6 +33,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LockerGuard", func(t *testing.T) { testLockerGuards(t, open) })
 	t.Run("Event", func(t *testing.T) { testEvents(t, open) })
 	t.Run("Timer", func(t *testing.T) { testTimers(t, open) })
+	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("IdempotencyKey", func(t *testing.T) { testIdempotencyKeys(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 }

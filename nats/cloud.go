@@ -1,0 +1,142 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parcelguard/parcelguard/devicemsg"
+)
+
+// Cloud is the cloud side of the device channel. Several serve instances
+// may each hold one; they share the events consumer.
+type Cloud struct {
+	nc  *natsgo.Conn
+	js  jetstream.JetStream
+	log *slog.Logger
+	// EventsDurable names the shared events consumer.
+	eventsDurable string
+}
+
+// CloudOptions configure Connect; zero values take the defaults.
+type CloudOptions struct {
+	Streams StreamOptions
+	// EventsDurable defaults to DefaultEventsDurable. Instances with the
+	// same name share the work.
+	EventsDurable string
+	Logger        *slog.Logger
+}
+
+// Connect connects to the embedded or an external server as the cloud user
+// and creates or updates the streams.
+func Connect(ctx context.Context, url string, creds Credentials, o CloudOptions) (*Cloud, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.EventsDurable == "" {
+		o.EventsDurable = DefaultEventsDurable
+	}
+	nc, err := dial(url, creds, o.Logger, natsgo.Name("parcelguard-cloud"))
+	if err != nil {
+		return nil, fmt.Errorf("connect cloud: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect cloud: %w", err)
+	}
+	if err := ensureStreams(ctx, js, o.Streams); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect cloud: %w", err)
+	}
+	return &Cloud{nc: nc, js: js, log: o.Logger, eventsDurable: o.EventsDurable}, nil
+}
+
+// Close closes the connection.
+func (c *Cloud) Close() { c.nc.Close() }
+
+// EnsureLocker creates the locker's durable command consumer. Commands
+// published before it exists wait in the stream and are delivered then.
+func (c *Cloud) EnsureLocker(ctx context.Context, lockerID string) error {
+	if err := checkLockerID(lockerID); err != nil {
+		return fmt.Errorf("ensure locker: %w", err)
+	}
+	return ensureLockerConsumer(ctx, c.js, lockerID)
+}
+
+// PublishCommand stores a signed command for lockerID and waits for
+// JetStream's ack. The command id is the Nats-Msg-Id, so a retried publish
+// is stored once. It refuses a command addressed to another locker: the
+// locker would refuse it anyway, so that is a bug here.
+func (c *Cloud) PublishCommand(ctx context.Context, lockerID string, sc devicemsg.SignedCommand) error {
+	cmd, err := devicemsg.DecodeCommand(sc.Command)
+	if err != nil {
+		return fmt.Errorf("publish command: %w", err)
+	}
+	if cmd.LockerID != lockerID {
+		return fmt.Errorf("publish command %s: addressed to %q, not %q", cmd.ID, cmd.LockerID, lockerID)
+	}
+	b, err := devicemsg.EncodeSignedCommand(sc)
+	if err != nil {
+		return fmt.Errorf("publish command %s: %w", cmd.ID, err)
+	}
+	if _, err := c.js.Publish(ctx, CommandSubject(lockerID), b, jetstream.WithMsgID(cmd.ID)); err != nil {
+		return fmt.Errorf("publish command %s: %w", cmd.ID, err)
+	}
+	return nil
+}
+
+// ConsumeEvents runs handler for each event until ctx ends, through the
+// durable consumer shared by all cloud instances: each event goes to one
+// instance, is acked after handler succeeds and redelivered if it fails.
+// Delivery is at least once; handler must be idempotent by event id.
+// An event whose body names another locker or kind than its subject is
+// terminated: the subject is what the server's permissions vouch for.
+func (c *Cloud) ConsumeEvents(ctx context.Context, handler func(context.Context, devicemsg.Event) error) error {
+	cons, err := ensureEventsConsumer(ctx, c.js, c.eventsDurable)
+	if err != nil {
+		return fmt.Errorf("consume events: %w", err)
+	}
+	err = consume(ctx, c.log, cons, func(ctx context.Context, m jetstream.Msg) error {
+		lockerID, kind, err := parseEventSubject(m.Subject())
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrReject, err)
+		}
+		ev, err := devicemsg.DecodeEvent(m.Data())
+		if err != nil {
+			return fmt.Errorf("%w: from locker %s: %w", ErrReject, lockerID, err)
+		}
+		if ev.LockerID != lockerID || ev.Kind != kind {
+			return fmt.Errorf("%w: event %s claims locker %q kind %q on subject %s", ErrReject, ev.ID, ev.LockerID, ev.Kind, m.Subject())
+		}
+		return handler(ctx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("consume events: %w", err)
+	}
+	return nil
+}
+
+// dial connects with credentials, reconnecting forever: a locker or cloud
+// instance must survive server restarts.
+func dial(url string, creds Credentials, log *slog.Logger, opts ...natsgo.Option) (*natsgo.Conn, error) {
+	opts = append(opts,
+		natsgo.UserInfo(creds.User, creds.Password),
+		natsgo.MaxReconnects(-1),
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("nats: async error", "user", creds.User, "subject", subject, "err", err)
+		}),
+	)
+	nc, err := natsgo.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s as %s: %w", url, creds.User, err)
+	}
+	return nc, nil
+}

@@ -1,0 +1,273 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/code"
+)
+
+// Sender delivers rendered messages over one channel. Send must honour
+// ctx, and return an error marked Permanent when retrying cannot help.
+// Every delivery carries r.IdempotencyKey so that the receiver can drop the
+// duplicate a crash between sending and recording may cause.
+type Sender interface {
+	Send(ctx context.Context, r *Rendered) error
+}
+
+// Options are the dispatcher's collaborators; Store, Clock, Keys and Codes
+// are required.
+type Options struct {
+	Store parcelguard.Store
+	Clock parcelguard.Clock
+	// Keys signs QR tokens and seals mailbox entries.
+	Keys *code.Keyring
+	// Codes unseals PINs at send time (*service.Service).
+	Codes  CodeSource
+	Logger *slog.Logger
+	// Senders overrides the sender of a channel (tests, custom gateways);
+	// otherwise the Config decides, and the mailbox takes the rest.
+	Senders map[parcelguard.Channel]Sender
+	// Rand returns a number in [0, 1) for retry jitter; default math/rand.
+	Rand func() float64
+}
+
+// Dispatcher delivers the outbox: it claims due messages, renders them,
+// sends them and records the outcome, retrying with exponential backoff and
+// jitter until MaxAge, then giving up with an operator alarm. Several
+// dispatchers, in one process or many, may run against one store: a claim
+// leases messages so no two dispatchers send the same one at once.
+type Dispatcher struct {
+	store    parcelguard.Store
+	clock    parcelguard.Clock
+	log      *slog.Logger
+	cfg      DispatchConfig
+	render   *renderer
+	senders  map[parcelguard.Channel]Sender
+	webhooks *WebhookSender
+	mailbox  *Mailbox
+	rand     func() float64
+}
+
+// New returns a dispatcher for cfg; cfg must Validate.
+func New(cfg Config, o Options) (*Dispatcher, error) {
+	if o.Store == nil || o.Clock == nil || o.Keys == nil || o.Codes == nil {
+		return nil, errors.New("notify: Store, Clock, Keys and Codes are required")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	d := &Dispatcher{store: o.Store, clock: o.Clock, log: o.Logger, cfg: cfg.Dispatch.withDefaults(),
+		render:  &renderer{store: o.Store, codes: o.Codes, keys: o.Keys},
+		senders: map[parcelguard.Channel]Sender{}, mailbox: NewMailbox(o.Store, o.Keys, o.Clock), rand: o.Rand}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.rand == nil {
+		d.rand = rand.Float64
+	}
+	if cfg.Email != nil {
+		d.senders[parcelguard.ChannelEmail] = NewSMTPSender(*cfg.Email)
+	}
+	if cfg.SMS != nil {
+		d.senders[parcelguard.ChannelSMS] = NewSMSSender(*cfg.SMS, nil)
+	}
+	if len(cfg.Webhooks) > 0 {
+		d.webhooks = NewWebhookSender(cfg.Webhooks, o.Clock, nil)
+		d.senders[parcelguard.ChannelWebhook] = d.webhooks
+	}
+	for ch, s := range o.Senders {
+		d.senders[ch] = s
+	}
+	return d, nil
+}
+
+// Mailbox returns the local mailbox the dispatcher delivers into.
+func (d *Dispatcher) Mailbox() *Mailbox { return d.mailbox }
+
+// senderFor returns the sender of m, or nil for the mailbox.
+func (d *Dispatcher) senderFor(m *parcelguard.Message) Sender {
+	s := d.senders[m.Channel]
+	if m.Channel == parcelguard.ChannelWebhook && s == d.webhooks && d.webhooks != nil && !d.webhooks.Has(m.Recipient) {
+		return nil // a carrier without an endpoint: its events go to the mailbox
+	}
+	return s
+}
+
+// Run dispatches due messages until ctx ends, polling every interval of
+// real time; due-ness is judged by the injected clock.
+func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := d.DispatchDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			d.log.Error("dispatch pass failed", "err", err, "handled", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// DispatchDue handles every message due at the clock's now, batch by batch,
+// and returns how many it handled (sent, retried later or given up).
+func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var claimed []*parcelguard.Message
+		err := d.store.Update(ctx, func(tx parcelguard.Tx) (err error) {
+			claimed, err = tx.ClaimMessages(ctx, d.clock.Now(), d.cfg.Batch, d.cfg.Lease)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("claim messages: %w", err)
+		}
+		err = d.handleAll(ctx, claimed)
+		total += len(claimed)
+		if err != nil || len(claimed) < d.cfg.Batch {
+			return total, err
+		}
+	}
+}
+
+func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan *parcelguard.Message)
+	)
+	for range min(d.cfg.Workers, len(ms)) {
+		wg.Go(func() {
+			for m := range next {
+				if err := d.handle(ctx, m); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, m := range ms {
+		next <- m
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// handle renders and sends one claimed message and records the outcome. It
+// returns an error only when the outcome could not be recorded; the lease
+// then runs out and another pass tries again (at most one duplicate).
+func (d *Dispatcher) handle(ctx context.Context, m *parcelguard.Message) error {
+	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.Lease*3/4)
+	defer cancel()
+	r, err := d.render.render(sendCtx, m)
+	var sk *skipError
+	switch {
+	case errors.As(err, &sk):
+		d.log.Info("message skipped", "message", m.ID, "kind", m.Kind, "reason", sk.reason)
+		return d.record(ctx, m, func(tx parcelguard.Tx) error {
+			return tx.MarkSent(ctx, m.ID, d.clock.Now(), sk.Error())
+		})
+	case err != nil:
+		return d.failed(ctx, m, err)
+	}
+	s := d.senderFor(m)
+	if s == nil {
+		// The mailbox delivers in the same transaction that marks the
+		// message sent: exactly once.
+		return d.record(ctx, m, func(tx parcelguard.Tx) error {
+			if err := d.mailbox.deliver(ctx, tx, m, r); err != nil {
+				return err
+			}
+			return tx.MarkSent(ctx, m.ID, d.clock.Now(), "")
+		})
+	}
+	if err := s.Send(sendCtx, r); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: the lease brings it back
+		}
+		return d.failed(ctx, m, err)
+	}
+	d.log.Info("message sent", "message", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", m.Attempts)
+	return d.record(ctx, m, func(tx parcelguard.Tx) error { return tx.MarkSent(ctx, m.ID, d.clock.Now(), "") })
+}
+
+func (d *Dispatcher) record(ctx context.Context, m *parcelguard.Message, fn func(tx parcelguard.Tx) error) error {
+	if err := d.store.Update(context.WithoutCancel(ctx), fn); err != nil {
+		return fmt.Errorf("record outcome of message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// failed schedules a retry, or gives the message up when the failure is
+// permanent or the message is older than MaxAge.
+func (d *Dispatcher) failed(ctx context.Context, m *parcelguard.Message, cause error) error {
+	now := d.clock.Now()
+	msg := errorText(cause)
+	if IsPermanent(cause) || !now.Before(m.CreatedAt.Add(d.cfg.MaxAge)) {
+		d.log.Error("message dead", "message", m.ID, "kind", m.Kind, "channel", m.Channel, "attempts", m.Attempts, "err", msg)
+		return d.record(ctx, m, func(tx parcelguard.Tx) error {
+			if err := tx.MarkDead(ctx, m.ID, m.Lease, now, msg); err != nil {
+				return err
+			}
+			stream := parcelguard.SystemStream
+			if m.SiteID != "" {
+				stream = parcelguard.SiteStream(m.SiteID)
+			}
+			return tx.AppendEvent(ctx, &parcelguard.Event{ID: parcelguard.NewID("evt", now), Stream: stream, At: now,
+				Kind: parcelguard.EventNotificationDead, SiteID: m.SiteID, ParcelID: m.ParcelID, GrantID: m.GrantID,
+				Actor: parcelguard.System.Actor(), Data: map[string]string{"message_id": m.ID, "kind": string(m.Kind),
+					"channel": string(m.Channel), "attempts": strconv.Itoa(m.Attempts), "error": truncate(msg, 200)}})
+		})
+	}
+	at := d.nextAttempt(m, now, retryAfterOf(cause))
+	d.log.Warn("message retry", "message", m.ID, "kind", m.Kind, "channel", m.Channel, "attempts", m.Attempts,
+		"next", at, "err", msg)
+	return d.record(ctx, m, func(tx parcelguard.Tx) error { return tx.MarkRetry(ctx, m.ID, m.Lease, at, msg) })
+}
+
+// nextAttempt is exponential backoff with equal jitter: after attempt n the
+// delay is between half and all of RetryBase·2^(n-1) (at most RetryMax),
+// at least what the receiver asked for, and never past the message's
+// MaxAge, where one last attempt happens.
+func (d *Dispatcher) nextAttempt(m *parcelguard.Message, now time.Time, atLeast time.Duration) time.Time {
+	delay := d.cfg.RetryBase
+	for i := 1; i < m.Attempts && delay < d.cfg.RetryMax; i++ {
+		delay *= 2
+	}
+	delay = min(delay, d.cfg.RetryMax)
+	delay = delay/2 + time.Duration(d.rand()*float64(delay/2))
+	delay = max(delay, atLeast)
+	at := now.Add(delay)
+	if last := m.CreatedAt.Add(d.cfg.MaxAge); at.After(last) {
+		at = last
+	}
+	return at
+}
+
+// errorText is what the outbox records of an error: bounded, one line.
+func errorText(err error) string { return truncate(err.Error(), 500) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
+		n--
+	}
+	return s[:n] + "…"
+}

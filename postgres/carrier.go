@@ -1,0 +1,35 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+)
+
+// CreateCarrier inserts c.
+func (t *tx) CreateCarrier(ctx context.Context, c *parcelguard.Carrier) error {
+	_, err := t.exec(ctx, `INSERT INTO carriers (id, name, phone_factor, storage_period_ns, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		c.ID, c.Name, c.PhoneFactor, int64(c.StoragePeriod), nanos(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create carrier %s: %w", c.ID, dbErr(err))
+	}
+	return nil
+}
+
+// Carrier returns the carrier with the id.
+func (t *tx) Carrier(ctx context.Context, id string) (*parcelguard.Carrier, error) {
+	var (
+		c               parcelguard.Carrier
+		period, created int64
+	)
+	err := t.queryRow(ctx, `SELECT id, name, phone_factor, storage_period_ns, created_at FROM carriers WHERE id = $1`,
+		[]any{id}, &c.ID, &c.Name, &c.PhoneFactor, &period, &created)
+	if err != nil {
+		return nil, fmt.Errorf("get carrier %s: %w", id, dbErr(err))
+	}
+	c.StoragePeriod = time.Duration(period)
+	c.CreatedAt = fromNanos(created)
+	return &c, nil
+}

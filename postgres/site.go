@@ -1,0 +1,62 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+)
+
+const siteColumns = `id, name, address, lat, lon, time_zone, opening_hours, storage_period_ns, created_at`
+
+func scanSite(row scanRow) (*parcelguard.Site, error) {
+	var (
+		s               parcelguard.Site
+		period, created int64
+	)
+	if err := row.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created); err != nil {
+		return nil, err
+	}
+	s.StoragePeriod = time.Duration(period)
+	s.CreatedAt = fromNanos(created)
+	return &s, nil
+}
+
+// CreateSite inserts s.
+func (t *tx) CreateSite(ctx context.Context, s *parcelguard.Site) error {
+	_, err := t.exec(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), nanos(s.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create site %s: %w", s.ID, dbErr(err))
+	}
+	return nil
+}
+
+// Site returns the site with the id.
+func (t *tx) Site(ctx context.Context, id string) (*parcelguard.Site, error) {
+	var s *parcelguard.Site
+	err := t.run(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = $1`, []any{id}, oneRow(func(row scanRow) (err error) {
+		s, err = scanSite(row)
+		return err
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("get site %s: %w", id, dbErr(err))
+	}
+	return s, nil
+}
+
+// Sites returns sites in id order, after the cursor f.After.
+func (t *tx) Sites(ctx context.Context, f parcelguard.SiteFilter) ([]*parcelguard.Site, error) {
+	var out []*parcelguard.Site
+	err := t.query(ctx, `SELECT `+siteColumns+` FROM sites WHERE id > $1 ORDER BY id LIMIT $2`,
+		[]any{f.After, limitArg(f.Limit)}, func(row scanRow) error {
+			s, err := scanSite(row)
+			out = append(out, s)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", dbErr(err))
+	}
+	return out, nil
+}
