@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
@@ -25,6 +26,9 @@ type appConfig struct {
 	listen    string
 	logger    *slog.Logger
 	schedTick time.Duration
+	// keyRate and addrRate are requests per second (burst twice that) per
+	// API key and per client address; zero keeps the API's defaults.
+	keyRate, addrRate float64
 }
 
 // app is a running service: store, use cases, scheduler and HTTP server.
@@ -53,7 +57,8 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	m := metrics.New(reg)
 	store := metrics.InstrumentStore(db, m)
 	svc := service.New(service.Config{Store: store, Clock: parcelguard.SystemClock{}, Keys: keys, Metrics: m, Logger: cfg.logger})
-	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: cfg.logger, Version: version})
+	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: cfg.logger, Version: version,
+		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate)})
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -66,6 +71,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- svc.RunScheduler(runCtx, cfg.schedTick) }()
+	go purgeIdempotencyKeys(runCtx, svc, cfg.logger)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
@@ -90,4 +96,32 @@ func (a *app) serveUntilDone(ctx context.Context) error {
 	err := a.stop()
 	a.logger.Info("parcelguard stopped")
 	return err
+}
+
+// rateLimit turns a per-second rate into a bucket with a burst of two
+// seconds' worth; zero keeps the API's default.
+func rateLimit(perSecond float64) http.RateLimit {
+	if perSecond <= 0 {
+		return http.RateLimit{}
+	}
+	return http.RateLimit{Rate: rate.Limit(perSecond), Burst: max(1, int(2*perSecond))}
+}
+
+// idempotencyPurgeInterval bounds how long expired idempotency records
+// linger; they are ignored once expired, so this only bounds the table.
+const idempotencyPurgeInterval = 10 * time.Minute
+
+func purgeIdempotencyKeys(ctx context.Context, svc *service.Service, logger *slog.Logger) {
+	t := time.NewTicker(idempotencyPurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("purge idempotency keys", "err", err, "purged", n)
+			}
+		}
+	}
 }

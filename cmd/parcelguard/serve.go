@@ -31,6 +31,8 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	fs.DurationVar(&cfg.schedTick, "scheduler-interval", time.Second, "how often the scheduler looks for due timers")
+	fs.Float64Var(&cfg.keyRate, "rate-limit-key", 0, "API requests per second per key or recipient link (0: the default of 50)")
+	fs.Float64Var(&cfg.addrRate, "rate-limit-address", 0, "API requests per second per client address (0: the default of 100)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return cfg, err
 	}
