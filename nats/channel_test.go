@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -186,7 +187,7 @@ func TestCommandsDurable(t *testing.T) {
 					return nil
 				})
 			}()
-			eventually(t, "commands", func() bool { mu.Lock(); defer mu.Unlock(); return len(comps) >= want })
+			eventually(t, fmt.Sprintf("%d commands", want), func() bool { mu.Lock(); defer mu.Unlock(); return len(comps) >= want })
 			time.Sleep(200 * time.Millisecond)
 			cancel()
 			if err := <-done; err != nil {

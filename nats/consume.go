@@ -20,7 +20,7 @@ var nakDelay = time.Second
 
 // consume runs handle for each message of cons until ctx ends, acking on
 // success, naking on failure and terminating rejected messages.
-func consume(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, handle func(context.Context, jetstream.Msg) error) error {
+func consume(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, handle func(context.Context, jetstream.Msg) error, opts ...jetstream.PullConsumeOpt) error {
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		err := handle(ctx, m)
 		switch {
@@ -36,9 +36,9 @@ func consume(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, han
 		if err != nil {
 			log.Warn("nats: ack failed", "subject", m.Subject(), "err", err)
 		}
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, append(opts, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		log.Warn("nats: consume", "err", err)
-	}))
+	}))...)
 	if err != nil {
 		return err
 	}

@@ -154,10 +154,11 @@ func newEvent(lockerID string, kind devicemsg.EventKind) devicemsg.Event {
 		At: time.Now().UTC(), Kind: kind, Compartment: "A1"}
 }
 
-// eventually polls cond until it holds or 10 s pass.
+// eventually polls cond until it holds or 25 s pass (an old nats-server
+// redelivers a command lost to a stale pull request only after AckWait).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(25 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}

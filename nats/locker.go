@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,7 +79,7 @@ func (l *Locker) Commands(ctx context.Context, handler func(context.Context, dev
 			return fmt.Errorf("%w: %w", ErrReject, err)
 		}
 		return handler(ctx, sc)
-	})
+	}, jetstream.PullExpiry(5*time.Second)) // short-lived pull requests leave little behind when the link drops
 	if err != nil {
 		return fmt.Errorf("commands for locker %s: %w", l.id, err)
 	}

@@ -60,13 +60,19 @@ func ensureEventsConsumer(ctx context.Context, js jetstream.JetStream, durable s
 	return c, nil
 }
 
+// lockerAckWait is short because a locker acks a command as soon as it has
+// verified and stored it, and because nats-server before 2.10 may deliver a
+// command to a pull request left by the locker's previous connection: the
+// command then comes back only after AckWait.
+const lockerAckWait = 10 * time.Second
+
 // ensureLockerConsumer creates the locker's durable command consumer. Only
 // the cloud creates it; the locker may only read from it, so it cannot
 // widen its filter to another locker's commands.
 func ensureLockerConsumer(ctx context.Context, js jetstream.JetStream, lockerID string) error {
 	_, err := js.CreateOrUpdateConsumer(ctx, CommandsStream, jetstream.ConsumerConfig{
 		Durable: LockerDurable(lockerID), FilterSubject: CommandSubject(lockerID),
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: lockerAckWait, DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("ensure consumer for locker %s: %w", lockerID, err)
