@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -258,4 +259,25 @@ func (c SMSConfig) String() string {
 // String describes the webhook endpoint without its secrets.
 func (c WebhookConfig) String() string {
 	return fmt.Sprintf("webhook(url=%s secrets=%d)", c.URL, len(c.Secrets))
+}
+
+// ReadSecretFile reads a secret from a file (a mounted secret, say),
+// without its trailing newline. It refuses a file other users may read.
+func ReadSecretFile(path string) (Secret, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("secret file %s: mode %v lets others read it; use 0600", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return Secret(s), nil
 }

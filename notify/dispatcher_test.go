@@ -362,7 +362,7 @@ func TestDeadAfterMaxAge(t *testing.T) {
 	}
 	d := f.dispatcher(notify.Config{}, map[parcelguard.Channel]notify.Sender{parcelguard.ChannelSMS: rec})
 	start := f.clock.Now()
-	var prevDue time.Time
+	var prevDelay time.Duration
 	for i := 0; i < 200; i++ {
 		f.dispatch(d)
 		m := f.messages(parcelguard.MessageFilter{Channel: parcelguard.ChannelSMS})[0]
@@ -379,9 +379,13 @@ func TestDeadAfterMaxAge(t *testing.T) {
 			}
 			return
 		}
-		if !prevDue.IsZero() && m.DueAt.Sub(f.clock.Now()) < prevDue.Sub(start)/1000 {
-			t.Fatalf("delay shrank")
+		// With the jitter fixed, delays never shrink, except the last,
+		// cut short to fall on the 24 h mark.
+		delay := m.DueAt.Sub(f.clock.Now())
+		if delay < prevDelay && !m.DueAt.Equal(start.Add(24*time.Hour)) {
+			t.Fatalf("attempt %d: delay %v after %v", m.Attempts, delay, prevDelay)
 		}
+		prevDelay = delay
 		f.clock.Set(m.DueAt)
 	}
 	t.Fatal("never went dead")

@@ -161,15 +161,13 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 		if err != nil {
 			return nil, err
 		}
-		v.Code, grant = c, g
+		v.Code = c
 		v.Date, v.OnBehalfOf = m.Data["date"], m.Data["on_behalf_of"]
 		if m.Kind == parcelguard.MessageDelegateCode {
 			v.Name, v.PhoneFactor = m.Data["delegate"], false // the phone digits are the recipient's
 			setDeadline(g.ExpiresAt)
-			grant = g
-		} else {
-			grant = nil // a doorstep password is spoken, not scanned
-		}
+			grant = g // a QR code for the delegate's grant
+		} // a doorstep password is spoken, not scanned: no QR code
 	default:
 		return nil, Permanent(fmt.Errorf("render %s: unknown kind %q", m.ID, m.Kind))
 	}

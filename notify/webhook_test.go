@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,24 @@ func TestNextAttempt(t *testing.T) {
 	m.Attempts = 30
 	if got := d.nextAttempt(m, late, 0); !got.Equal(now.Add(24 * time.Hour)) {
 		t.Errorf("near MaxAge: next %v, want the deadline %v", got, now.Add(24*time.Hour))
+	}
+}
+
+// Ensure secret files are read without their newline, and refused when
+// others may read them.
+func TestReadSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	good, loose := dir+"/good", dir+"/loose"
+	if err := os.WriteFile(good, []byte("s3cret-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loose, []byte("s3cret-value\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ReadSecretFile(good); err != nil || s.Reveal() != "s3cret-value" {
+		t.Fatalf("ReadSecretFile = %q, %v", s.Reveal(), err)
+	}
+	if _, err := ReadSecretFile(loose); err == nil {
+		t.Fatal("a world-readable secret file was accepted")
 	}
 }
