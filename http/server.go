@@ -59,11 +59,14 @@ type Config struct {
 	ClientAddress func(*http.Request) string
 	// Clock times the rate limits; nil means the wall clock.
 	Clock parcelguard.Clock
+	// Mailbox, when set, is listed at GET /v1/mailbox for operators.
+	Mailbox Mailbox
 }
 
 // Server is parcelguard's HTTP API. It implements net/http.Handler.
 type Server struct {
 	svc      *service.Service
+	mailbox  Mailbox
 	store    parcelguard.Store
 	metrics  *metrics.Metrics
 	gatherer prometheus.Gatherer
@@ -89,6 +92,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{
 		svc:      cfg.Service,
+		mailbox:  cfg.Mailbox,
 		store:    cfg.Store,
 		metrics:  cfg.Metrics,
 		gatherer: cfg.Gatherer,
@@ -137,6 +141,7 @@ func NewServer(cfg Config) *Server {
 	s.registerAdminRoutes()
 	s.registerParcelRoutes()
 	s.registerCourierRoutes()
+	s.registerMailboxRoutes()
 	s.registerKioskRoutes()
 	s.registerTrackRoutes()
 	return s

@@ -17,6 +17,7 @@ import (
 	"github.com/parcelguard/parcelguard/code"
 	"github.com/parcelguard/parcelguard/http"
 	"github.com/parcelguard/parcelguard/metrics"
+	"github.com/parcelguard/parcelguard/notify"
 	"github.com/parcelguard/parcelguard/service"
 )
 
@@ -29,6 +30,8 @@ type appConfig struct {
 	// keyRate and addrRate are requests per second (burst twice that) per
 	// API key and per client address; zero keeps the API's defaults.
 	keyRate, addrRate float64
+	notify            notify.Config
+	notifyTick        time.Duration
 }
 
 // app is a running service: store, use cases, scheduler and HTTP server.
@@ -56,9 +59,15 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 	store := metrics.InstrumentStore(db, m)
-	svc := service.New(service.Config{Store: store, Clock: parcelguard.SystemClock{}, Keys: keys, Metrics: m, Logger: cfg.logger})
+	clock := parcelguard.SystemClock{}
+	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys, Metrics: m, Logger: cfg.logger})
+	dispatcher, err := notify.New(cfg.notify, notify.Options{Store: store, Clock: clock, Keys: keys, Codes: svc, Logger: cfg.logger})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: cfg.logger, Version: version,
-		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate)})
+		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate), Mailbox: dispatcher.Mailbox()})
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -72,6 +81,8 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- svc.RunScheduler(runCtx, cfg.schedTick) }()
 	go purgeIdempotencyKeys(runCtx, svc, cfg.logger)
+	notifyDone := make(chan error, 1)
+	go func() { notifyDone <- dispatcher.Run(runCtx, cfg.notifyTick) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
@@ -82,6 +93,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		err := srv.Shutdown(shutdownCtx)
 		cancel()
 		<-schedDone
+		<-notifyDone
 		if serr := <-serveDone; !errors.Is(serr, nethttp.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}

@@ -184,5 +184,7 @@ func printDemo(w io.Writer, base, dataDir string, seed *demoSeed) {
 	tw.Flush()
 	fmt.Fprintln(w, "\nTry: curl -H 'Authorization: Bearer <carrier key>' "+base+"/v1/parcels")
 	fmt.Fprintln(w, "     curl -H 'Authorization: Bearer <kiosk key>' -d '{\"pin\":\"<PIN>\",\"phone_digits\":\"<digits>\"}' "+base+"/v1/sites/<site id>/pickup")
+	fmt.Fprintln(w, "\nEvery message (deposit notices with PIN and QR code, reminders, expiry notices, carrier")
+	fmt.Fprintln(w, "webhooks) lands in the local mailbox: curl -H 'Authorization: Bearer <operator key>' "+base+"/v1/mailbox")
 	fmt.Fprintln(w, "\nStop with Ctrl-C.")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // Ensure the demo starts on a free port with a seeded network whose keys
@@ -42,6 +43,34 @@ func TestDemo(t *testing.T) {
 		if count[state] != n {
 			t.Errorf("%d %s parcels, want %d (all: %v)", count[state], state, n, count)
 		}
+	}
+	// The dispatcher delivers the deposit notices to the mailbox.
+	op := regexp.MustCompile(`operator\s+(pgk_\S+)`).FindStringSubmatch(stdout.String())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body = api.do("GET", "/v1/mailbox?limit=200", op[1], nil)
+		var box struct {
+			Items []struct {
+				Kind    string `json:"kind"`
+				Subject string `json:"subject"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(body), &box); err != nil {
+			t.Fatalf("mailbox %s: %v", body, err)
+		}
+		deposits := 0
+		for _, m := range box.Items {
+			if m.Kind == "deposit" {
+				deposits++
+			}
+		}
+		if deposits > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no deposit notice in the mailbox: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -26,7 +26,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // parseAppFlags registers and parses the flags serve and demo share.
 func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string) (appConfig, error) {
 	var cfg appConfig
+	var nf notifyFlags
 	cfg.store.register(fs)
+	nf.register(fs)
 	fs.StringVar(&cfg.listen, "listen", defaultListen, "address for the HTTP API (host:port; port 0 picks a free one)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -40,6 +42,10 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 		return cfg, fmt.Errorf("--scheduler-interval %v: must be positive", cfg.schedTick)
 	}
 	var err error
+	if cfg.notify, err = nf.config(e); err != nil {
+		return cfg, err
+	}
+	cfg.notifyTick = nf.interval
 	cfg.logger, err = newLogger(e, *logLevel, *logFormat)
 	return cfg, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/postgres"
 	"github.com/parcelguard/parcelguard/sqlite"
 )
 
@@ -23,7 +24,7 @@ type storeFlags struct {
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "parcelguard-data", "directory for the embedded database and the keyring")
-	fs.StringVar(&f.db, "db", "", "database: a SQLite file path, or empty for DATA-DIR/parcelguard.db")
+	fs.StringVar(&f.db, "db", "", "database: a SQLite file path, a postgres:// URL, or empty for DATA-DIR/parcelguard.db")
 	fs.StringVar(&f.keyring, "keyring", "", "server key file (created with mode 0600 if missing); empty for DATA-DIR/keyring.json")
 }
 
@@ -41,11 +42,21 @@ func (f *storeFlags) keyringPath() string {
 	return filepath.Join(f.dataDir, "keyring.json")
 }
 
+// engine is what the commands need of a storage engine.
+type engine interface {
+	parcelguard.Store
+	Version(ctx context.Context) (int64, error)
+}
+
 // openStore opens (and migrates) the configured database.
-func (f *storeFlags) openStore(ctx context.Context) (*sqlite.DB, error) {
+func (f *storeFlags) openStore(ctx context.Context) (engine, error) {
 	path := f.dbPath()
 	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return nil, fmt.Errorf("--db %s: PostgreSQL is not supported by this build yet; use a SQLite file path", redactURL(path))
+		db, err := postgres.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", redactURL(path), err)
+		}
+		return db, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
