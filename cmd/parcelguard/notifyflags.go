@@ -98,4 +98,3 @@ func secret(e *env, file, envVar string) (notify.Secret, error) {
 	}
 	return notify.Secret(e.getenv(envVar)), nil
 }
-
