@@ -2,10 +2,15 @@
 # including the integration tests that start their own servers.
 GO ?= go
 
-.PHONY: test vet unit bench fuzz run build
+.PHONY: test deps vet unit bench fuzz run build
 
-test: vet
+test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Installs what the integration tests need when it is missing (PostgreSQL
+# server binaries, nats-server); does nothing when they are present.
+deps:
+	sh scripts/install-test-deps.sh
 
 vet:
 	$(GO) vet ./...
@@ -18,7 +23,7 @@ unit:
 
 # Store and service benchmarks (figures, not pass/fail).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./sqlite/ ./service/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./sqlite/ ./postgres/ ./service/
 
 # Run each fuzz target for a while (FUZZTIME=1m make fuzz).
 FUZZTIME ?= 30s

@@ -18,7 +18,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.logger.Info("parcelguard serving", "addr", "http://"+a.addr, "db", cfg.store.dbPath(), "version", version)
+	a.logger.Info("parcelguard serving", "addr", "http://"+a.addr, "db", redactURL(cfg.store.dbPath()), "version", version)
 	fmt.Fprintf(e.stdout, "parcelguard listening on http://%s\n", a.addr)
 	return a.serveUntilDone(ctx)
 }
