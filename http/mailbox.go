@@ -47,10 +47,7 @@ func (s *Server) handleMailbox(ctx context.Context, p parcelguard.Principal, in 
 	if p.Role != parcelguard.RoleAdmin && p.Role != parcelguard.RoleOperator {
 		return nil, parcelguard.ErrForbidden
 	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = 50
-	}
+	limit := in.Limit // huma applies the default of 50
 	msgs, err := s.mailbox.List(ctx, parcelguard.MailboxFilter{Recipient: in.Recipient, ParcelID: in.ParcelID, After: in.Cursor, Limit: limit})
 	if err != nil {
 		return nil, err

@@ -33,9 +33,16 @@ func (s *Service) Pickup(ctx context.Context, p parcelguard.Principal, siteID, p
 	if p.Role == parcelguard.RoleKiosk && p.SiteID != siteID {
 		return nil, parcelguard.ErrForbidden
 	}
-	if !isDigits(pin, 6) || !isDigits(phoneDigits, parcelguard.PhoneFactorDigits) && phoneDigits != "" {
-		// Malformed input is not a guess at a code; nothing to count.
-		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "pin", Message: "must be 6 digits; phone_digits 4 digits"})
+	// Malformed input is not a guess at a code; nothing to count.
+	var bad []parcelguard.FieldError
+	if !isDigits(pin, 6) {
+		bad = append(bad, parcelguard.FieldError{Field: "pin", Message: "must be 6 digits"})
+	}
+	if phoneDigits != "" && !isDigits(phoneDigits, parcelguard.PhoneFactorDigits) {
+		bad = append(bad, parcelguard.FieldError{Field: "phone_digits", Message: "must be the last 4 digits of the phone number"})
+	}
+	if len(bad) > 0 {
+		return nil, parcelguard.Invalid(bad...)
 	}
 	var res *PickupResult
 	var outcome error // the answer to the kiosk, decided inside the transaction

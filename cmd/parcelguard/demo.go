@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,17 +32,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	seed, err := seedDemo(ctx, a)
 	if err != nil {
-		return errorsJoin(fmt.Errorf("seed demo data: %w", err), a.stop())
+		return errors.Join(fmt.Errorf("seed demo data: %w", err), a.stop())
 	}
 	printDemo(e.stdout, "http://"+a.addr, cfg.store.dataDir, seed)
 	return a.serveUntilDone(ctx)
-}
-
-func errorsJoin(a, b error) error {
-	if b == nil {
-		return a
-	}
-	return fmt.Errorf("%w (and on stop: %v)", a, b)
 }
 
 // demoSeed is what the demo created and prints.

@@ -86,5 +86,3 @@ func redactURL(s string) string {
 	}
 	return s
 }
-
-var _ parcelguard.Store = (*sqlite.DB)(nil)
