@@ -93,6 +93,10 @@ type Tx interface {
 	APIKey(ctx context.Context, prefix string) (*APIKey, error)
 	IdempotencyTx
 	OutboxTx
+	NetworkTx
+	DoorstepTx
+	DeviceTx
+	AccountTx
 }
 
 // SiteFilter selects sites; the zero value selects all.
