@@ -97,6 +97,7 @@ type Tx interface {
 	DoorstepTx
 	DeviceTx
 	AccountTx
+	OutageTx
 }
 
 // SiteFilter selects sites; the zero value selects all.
