@@ -144,6 +144,8 @@ func NewServer(cfg Config) *Server {
 	s.registerMailboxRoutes()
 	s.registerKioskRoutes()
 	s.registerTrackRoutes()
+	s.registerNetworkRoutes()
+	s.registerRedirectRoutes()
 	return s
 }
 
