@@ -224,7 +224,7 @@ func TestFullLockerFallback(t *testing.T) {
 		x := w.announce(e, fmt.Sprintf("PG-FULL-%d", i))
 		e.must(200, "POST", "/v1/parcels/"+x.ID+"/reserve", w.courier, nil)
 	}
-	far := addSite(e, w, "Far", 52.30, 21.00, "S")  // ~8 km
+	far := addSite(e, w, "Far", 52.30, 21.00, "S")    // ~8 km
 	near := addSite(e, w, "Near", 52.235, 21.00, "S") // ~700 m
 	x := w.announce(e, "PG-FULL-X")
 	mustProblem(t, e.do("POST", "/v1/parcels/"+x.ID+"/reserve", w.courier, nil), 409, "conflict")
