@@ -353,7 +353,11 @@ func TestDelegateCodes(t *testing.T) {
 	mustProblem(t, e.do("POST", "/v1/sites/"+w.site.ID+"/pickup", w.kiosk, map[string]any{"pin": pin, "phone_digits": "0200"}), 403, "rejected")
 	var ds pghttp.List[pghttp.Delegate]
 	e.must(200, "GET", "/v1/track/delegates", link, nil).decode(t, &ds)
-	if len(ds.Items) != 2 || ds.Items[0].State != "used" {
+	states := map[string]string{}
+	for _, it := range ds.Items {
+		states[it.ID] = it.State
+	}
+	if len(ds.Items) != 2 || states[d.ID] != "used" || states[d2.ID] != "revoked" {
 		t.Fatalf("delegates %+v", ds.Items)
 	}
 	mustProblem(t, e.do("POST", "/v1/track/delegates", link, map[string]any{"name": "Late"}), 422, "invalid")
