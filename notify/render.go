@@ -142,6 +142,12 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 		v.Code, grant = pin, g
 		setDeadline(g.ExpiresAt)
 	case parcelguard.MessageExpiry, parcelguard.MessageRedirected:
+	case parcelguard.MessageOutage, parcelguard.MessageDeadlineExtended:
+		// No code: the recipient has it, and it does not change. The
+		// deadline is the parcel's own (the extended one once the outage ended).
+		if x.State != parcelguard.ParcelDeposited {
+			return nil, skip("parcel is " + string(x.State))
+		}
 	case parcelguard.MessagePickedUp:
 		if at, err := time.Parse(time.RFC3339Nano, m.Data["at"]); err == nil {
 			v.At = FormatTime(lang, at, loc)

@@ -32,6 +32,8 @@ type appConfig struct {
 	keyRate, addrRate float64
 	notify            notify.Config
 	notifyTick        time.Duration
+	// outage tunes the outage sweep (outageflags.go).
+	outage outageFlags
 }
 
 // app is a running service: store, use cases, scheduler and HTTP server.
@@ -80,6 +82,9 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- svc.RunScheduler(runCtx, cfg.schedTick) }()
+	// Outage sweep: holds the deadlines of parcels in down lockers.
+	outageDone := make(chan error, 1)
+	go func() { outageDone <- cfg.outage.run(runCtx, svc) }()
 	go purgeIdempotencyKeys(runCtx, svc, cfg.logger)
 	notifyDone := make(chan error, 1)
 	go func() { notifyDone <- dispatcher.Run(runCtx, cfg.notifyTick) }()
@@ -93,6 +98,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		err := srv.Shutdown(shutdownCtx)
 		cancel()
 		<-schedDone
+		<-outageDone
 		<-notifyDone
 		if serr := <-serveDone; !errors.Is(serr, nethttp.ErrServerClosed) {
 			err = errors.Join(err, serr)

@@ -29,6 +29,7 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 	var nf notifyFlags
 	cfg.store.register(fs)
 	nf.register(fs)
+	cfg.outage.register(fs)
 	fs.StringVar(&cfg.listen, "listen", defaultListen, "address for the HTTP API (host:port; port 0 picks a free one)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -40,6 +41,9 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 	}
 	if cfg.schedTick <= 0 {
 		return cfg, fmt.Errorf("--scheduler-interval %v: must be positive", cfg.schedTick)
+	}
+	if err := cfg.outage.check(); err != nil {
+		return cfg, err
 	}
 	var err error
 	if cfg.notify, err = nf.config(e); err != nil {
