@@ -263,6 +263,18 @@ func TestFullLockerFallback(t *testing.T) {
 	if y.SiteID != far.ID {
 		t.Fatalf("parcel went to %s, want Far %s", y.SiteID, far.ID)
 	}
+	// Under "assign", announcing to a full locker sends the parcel to the
+	// nearest one with room straight away, and the recipient is told.
+	other := addSite(e, w, "Other", 52.24, 21.00, "S")
+	var z pghttp.Parcel
+	e.must(201, "POST", "/v1/parcels", w.carrierKey, map[string]any{"tracking_number": "PG-FULL-A",
+		"recipient": map[string]any{"name": "A", "phone": "+48600100200"}, "size": "S", "site_id": w.site.ID}).decode(t, &z)
+	if z.SiteID != other.ID {
+		t.Fatalf("announced parcel went to %s, want Other %s", z.SiteID, other.ID)
+	}
+	if n := len(messagesOf(e, z.ID, parcelguard.MessageRedirected)); n != 1 {
+		t.Fatalf("%d redirect messages for the announced parcel, want the SMS", n)
+	}
 }
 
 // Ensure the manifest groups deposits and returns per locker for the
