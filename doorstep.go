@@ -140,6 +140,16 @@ func (p *DoorstepPassword) Usable(now time.Time) error {
 	return g.Usable(now)
 }
 
+// Use consumes the password; it fails unless usable at now, so a password
+// verifies at most one handover.
+func (p *DoorstepPassword) Use(now time.Time) error {
+	if err := p.Usable(now); err != nil {
+		return fmt.Errorf("use doorstep password %s: %w", p.ID, err)
+	}
+	p.State, p.UsedAt = GrantUsed, now
+	return nil
+}
+
 // End moves an active or locked password to a final state.
 func (p *DoorstepPassword) End(to GrantState) {
 	if p.State == GrantActive || p.State == GrantLocked {

@@ -32,6 +32,7 @@ const DefaultLanguage = "en"
 var Kinds = []parcelguard.MessageKind{
 	parcelguard.MessageDeposit, parcelguard.MessageReminder, parcelguard.MessageExpiry, parcelguard.MessagePickedUp,
 	parcelguard.MessageDoorstepPassword, parcelguard.MessageAttemptFailed, parcelguard.MessageDelegateCode,
+	parcelguard.MessageDoorstepDelegate, parcelguard.MessageDoorstepRedirected, parcelguard.MessageDoorstepReturned,
 }
 
 // View is what a template sees. Every field is plain text; html/template
