@@ -182,7 +182,7 @@ func (s *Service) redirectToLocker(ctx context.Context, tx parcelguard.Tx, p par
 		return err
 	}
 	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
-		SiteID: site.Site.ID, CompartmentID: c.ID, Stream: parcelguard.SiteStream(site.Site.ID),
+		SiteID: site.Site.ID, CompartmentID: c.ID, Stream: parcelguard.SystemStream, // with the parcel's other doorstep events
 		Data: map[string]string{"label": c.Label, "size": string(c.Size), "distance_m": strconv.FormatFloat(site.DistanceM, 'f', 0, 64)}})
 }
 
