@@ -90,17 +90,17 @@ type OfflineEntry struct {
 
 // DoorstepTracking is the recipient's view of a doorstep delivery.
 type DoorstepTracking struct {
-	DeliveryDate      string         `json:"delivery_date,omitempty"`
-	PasswordRequired  bool           `json:"password_required"`
-	Password          string         `json:"password,omitempty"`
-	PasswordExpiresAt time.Time      `json:"password_expires_at,omitzero"`
-	PasswordLocked    bool           `json:"password_locked"`
-	Delegates         []Delegate     `json:"delegates"`
-	Proof             *DoorstepProof `json:"proof,omitempty"`
+	DeliveryDate      string             `json:"delivery_date,omitempty"`
+	PasswordRequired  bool               `json:"password_required"`
+	Password          string             `json:"password,omitempty"`
+	PasswordExpiresAt time.Time          `json:"password_expires_at,omitzero"`
+	PasswordLocked    bool               `json:"password_locked"`
+	Delegates         []DoorstepDelegate `json:"delegates"`
+	Proof             *DoorstepProof     `json:"proof,omitempty"`
 }
 
-// Delegate is a delegate delivery password.
-type Delegate struct {
+// DoorstepDelegate is a delegate delivery password.
+type DoorstepDelegate struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	State     string    `json:"state"`
@@ -109,8 +109,8 @@ type Delegate struct {
 	Password  string    `json:"password,omitempty"`
 }
 
-// NewDelegate names a delegate, optionally with where to send the password.
-type NewDelegate struct {
+// NewDoorstepDelegate names a delegate, optionally with where to send the password.
+type NewDoorstepDelegate struct {
 	Name  string `json:"name"`
 	Phone string `json:"phone,omitempty"`
 	Email string `json:"email,omitempty"`
@@ -201,14 +201,14 @@ func (c *Client) TrackDoorstep(ctx context.Context) (*DoorstepTracking, error) {
 	return result(&out, c.do(ctx, http.MethodGet, "/v1/track/doorstep", nil, nil, &out))
 }
 
-// CreateDelegate names a delegate and returns their password (once).
-func (c *Client) CreateDelegate(ctx context.Context, in NewDelegate, opts ...CallOption) (*Delegate, error) {
-	var out Delegate
+// CreateDoorstepDelegate names a delegate and returns their password (once).
+func (c *Client) CreateDoorstepDelegate(ctx context.Context, in NewDoorstepDelegate, opts ...CallOption) (*DoorstepDelegate, error) {
+	var out DoorstepDelegate
 	return result(&out, c.do(ctx, http.MethodPost, "/v1/track/doorstep/delegates", nil, in, &out, opts...))
 }
 
-// RevokeDelegate withdraws a delegate's password.
-func (c *Client) RevokeDelegate(ctx context.Context, id string, opts ...CallOption) (*Delegate, error) {
-	var out Delegate
+// RevokeDoorstepDelegate withdraws a delegate's password.
+func (c *Client) RevokeDoorstepDelegate(ctx context.Context, id string, opts ...CallOption) (*DoorstepDelegate, error) {
+	var out DoorstepDelegate
 	return result(&out, c.do(ctx, http.MethodPost, "/v1/track/doorstep/delegates/"+seg(id)+"/revoke", nil, nil, &out, opts...))
 }

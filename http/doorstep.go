@@ -165,7 +165,7 @@ type offlineListInput struct {
 }
 
 type manifestInput struct {
-	Date string `query:"date" required:"true" format:"date" doc:"The delivery date, YYYY-MM-DD."`
+	Date string `query:"date" format:"date" doc:"The delivery date, YYYY-MM-DD; today (UTC) if left out."`
 }
 
 type policyInput struct {
@@ -207,19 +207,19 @@ func (s *Server) registerDoorstepRoutes() {
 	handle(s, ops("listOfflineHandovers", http.MethodGet, "/v1/doorstep/offline", "Offline handover records",
 		"For operators (all) and carriers (their own); ?state=mismatch lists those waiting for an operator."), s.handleListOffline)
 	handle(s, ops("doorstepManifest", http.MethodGet, "/v1/doorstep/manifest", "The doorstep deliveries of a day",
-		"In route order. Carrier and courier keys see their carrier's only."), s.handleManifest)
+		"In route order. Carrier and courier keys see their carrier's only."), s.handleDoorstepManifest)
 
 	handleRecipient(s, huma.Operation{OperationID: "trackDoorstep", Method: http.MethodGet, Path: "/v1/track/doorstep",
 		Summary: "The delivery password and delegates (recipient)", Tags: []string{"Recipient"},
 		Description: "Today's delivery password, the delegate passwords and, once delivered, who received the parcel. Must not be cached.",
 		Errors:      []int{http.StatusConflict}}, s.handleTrackDoorstep)
-	handleRecipient(s, huma.Operation{OperationID: "createDelegate", Method: http.MethodPost, Path: "/v1/track/doorstep/delegates",
+	handleRecipient(s, huma.Operation{OperationID: "createDoorstepDelegate", Method: http.MethodPost, Path: "/v1/track/doorstep/delegates",
 		Summary: "Name a delegate to receive the parcel (recipient)", Tags: []string{"Recipient"},
 		Description: "Issues a separate delivery password for the named person, replacing any earlier delegate; sent to them when a phone or e-mail is given. The answer carries the password once and is not replayable.",
-		Errors:      []int{http.StatusConflict}, Metadata: map[string]any{metaOneTimeSecret: true}}, s.handleCreateDelegate)
-	handleRecipient(s, huma.Operation{OperationID: "revokeDelegate", Method: http.MethodPost, Path: "/v1/track/doorstep/delegates/{id}/revoke",
+		Errors:      []int{http.StatusConflict}, Metadata: map[string]any{metaOneTimeSecret: true}}, s.handleCreateDoorstepDelegate)
+	handleRecipient(s, huma.Operation{OperationID: "revokeDoorstepDelegate", Method: http.MethodPost, Path: "/v1/track/doorstep/delegates/{id}/revoke",
 		Summary: "Withdraw a delegate's password (recipient)", Tags: []string{"Recipient"},
-		Errors: []int{http.StatusNotFound, http.StatusConflict}}, s.handleRevokeDelegate)
+		Errors: []int{http.StatusNotFound, http.StatusConflict}}, s.handleRevokeDoorstepDelegate)
 }
 
 func (s *Server) handleGetPolicy(ctx context.Context, p parcelguard.Principal, in *idParam) (*reply[DoorstepPolicy], error) {
@@ -322,8 +322,12 @@ func (s *Server) handleListOffline(ctx context.Context, p parcelguard.Principal,
 	return &reply[List[OfflineEntry]]{Body: out}, nil
 }
 
-func (s *Server) handleManifest(ctx context.Context, p parcelguard.Principal, in *manifestInput) (*reply[List[Doorstep]], error) {
-	day, err := parcelguard.ParseDeliveryDate(in.Date)
+func (s *Server) handleDoorstepManifest(ctx context.Context, p parcelguard.Principal, in *manifestInput) (*reply[List[Doorstep]], error) {
+	date := in.Date
+	if date == "" {
+		date = s.clock.Now().UTC().Format(time.DateOnly)
+	}
+	day, err := parcelguard.ParseDeliveryDate(date)
 	if err != nil {
 		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "date", Message: "must be YYYY-MM-DD"})
 	}
@@ -340,17 +344,17 @@ func (s *Server) handleManifest(ctx context.Context, p parcelguard.Principal, in
 
 // DoorstepTracking is the recipient's view of a doorstep delivery.
 type DoorstepTracking struct {
-	DeliveryDate      string         `json:"delivery_date,omitempty"`
-	PasswordRequired  bool           `json:"password_required"`
-	Password          string         `json:"password,omitempty" doc:"Today's delivery password: tell it only to the courier at the door."`
-	PasswordExpiresAt time.Time      `json:"password_expires_at,omitzero"`
-	PasswordLocked    bool           `json:"password_locked"`
-	Delegates         []Delegate     `json:"delegates" nullable:"false"`
-	Proof             *DoorstepProof `json:"proof,omitempty"`
+	DeliveryDate      string             `json:"delivery_date,omitempty"`
+	PasswordRequired  bool               `json:"password_required"`
+	Password          string             `json:"password,omitempty" doc:"Today's delivery password: tell it only to the courier at the door."`
+	PasswordExpiresAt time.Time          `json:"password_expires_at,omitzero"`
+	PasswordLocked    bool               `json:"password_locked"`
+	Delegates         []DoorstepDelegate `json:"delegates" nullable:"false"`
+	Proof             *DoorstepProof     `json:"proof,omitempty"`
 }
 
-// Delegate is a delegate password as its recipient sees it.
-type Delegate struct {
+// DoorstepDelegate is a delegate password as its recipient sees it.
+type DoorstepDelegate struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	State     string    `json:"state" enum:"active,used,locked,expired,revoked"`
@@ -359,15 +363,15 @@ type Delegate struct {
 	Password  string    `json:"password,omitempty" doc:"The delegate's password while it is active."`
 }
 
-// NewDelegate is the body of POST /v1/track/doorstep/delegates.
-type NewDelegate struct {
+// NewDoorstepDelegate is the body of POST /v1/track/doorstep/delegates.
+type NewDoorstepDelegate struct {
 	Name  string `json:"name" minLength:"1" maxLength:"200"`
 	Phone string `json:"phone,omitempty" pattern:"^\\+[1-9][0-9]{6,14}$" doc:"Send the password to the delegate by SMS."`
 	Email string `json:"email,omitempty" maxLength:"254" doc:"Send the password to the delegate by e-mail."`
 }
 
-func delegateJSON(d service.DelegateView) Delegate {
-	return Delegate{ID: d.ID, Name: d.Name, State: string(d.State), Date: d.Date.String(), ExpiresAt: utc(d.ExpiresAt), Password: d.Code}
+func doorstepDelegateJSON(d service.DelegateView) DoorstepDelegate {
+	return DoorstepDelegate{ID: d.ID, Name: d.Name, State: string(d.State), Date: d.Date.String(), ExpiresAt: utc(d.ExpiresAt), Password: d.Code}
 }
 
 type noStore[T any] struct {
@@ -381,25 +385,25 @@ func (s *Server) handleTrackDoorstep(ctx context.Context, a *service.RecipientAc
 		return nil, err
 	}
 	out := DoorstepTracking{DeliveryDate: t.Doorstep.Date.String(), PasswordRequired: t.Doorstep.NeedsPassword(), Password: t.Password,
-		PasswordExpiresAt: utc(t.PasswordExpiresAt), PasswordLocked: t.Doorstep.Locked, Delegates: []Delegate{}, Proof: proofJSON(t.Proof)}
+		PasswordExpiresAt: utc(t.PasswordExpiresAt), PasswordLocked: t.Doorstep.Locked, Delegates: []DoorstepDelegate{}, Proof: proofJSON(t.Proof)}
 	for _, d := range t.Delegates {
-		out.Delegates = append(out.Delegates, delegateJSON(d))
+		out.Delegates = append(out.Delegates, doorstepDelegateJSON(d))
 	}
 	return &noStore[DoorstepTracking]{CacheControl: "no-store", Body: out}, nil
 }
 
-func (s *Server) handleCreateDelegate(ctx context.Context, a *service.RecipientAccess, in *bodyInput[NewDelegate]) (*noStore[Delegate], error) {
-	d, err := s.svc.CreateDelegate(ctx, a, service.DelegateInput{Name: in.Body.Name, Phone: in.Body.Phone, Email: in.Body.Email})
+func (s *Server) handleCreateDoorstepDelegate(ctx context.Context, a *service.RecipientAccess, in *bodyInput[NewDoorstepDelegate]) (*noStore[DoorstepDelegate], error) {
+	d, err := s.svc.CreateDoorstepDelegate(ctx, a, service.DelegateInput{Name: in.Body.Name, Phone: in.Body.Phone, Email: in.Body.Email})
 	if err != nil {
 		return nil, err
 	}
-	return &noStore[Delegate]{CacheControl: "no-store", Body: delegateJSON(*d)}, nil
+	return &noStore[DoorstepDelegate]{CacheControl: "no-store", Body: doorstepDelegateJSON(*d)}, nil
 }
 
-func (s *Server) handleRevokeDelegate(ctx context.Context, a *service.RecipientAccess, in *idParam) (*reply[Delegate], error) {
-	d, err := s.svc.RevokeDelegate(ctx, a, in.ID)
+func (s *Server) handleRevokeDoorstepDelegate(ctx context.Context, a *service.RecipientAccess, in *idParam) (*reply[DoorstepDelegate], error) {
+	d, err := s.svc.RevokeDoorstepDelegate(ctx, a, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &reply[Delegate]{Body: delegateJSON(*d)}, nil
+	return &reply[DoorstepDelegate]{Body: doorstepDelegateJSON(*d)}, nil
 }

@@ -277,7 +277,7 @@ func TestDoorstepFlow(t *testing.T) {
 		wantCode(t, err, 409, "conflict")
 
 		rec := e.recipient(x.Parcel.ID)
-		dl, err := rec.CreateDelegate(e.ctx, client.NewDelegate{Name: "Charles Babbage"})
+		dl, err := rec.CreateDoorstepDelegate(e.ctx, client.NewDoorstepDelegate{Name: "Charles Babbage"})
 		if err != nil {
 			t.Fatal(err)
 		}

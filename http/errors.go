@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/service"
 )
 
 // problemBase prefixes every problem type URI; the code follows it.
@@ -112,8 +113,19 @@ type Problem struct {
 	Status int            `json:"status" doc:"The HTTP status code."`
 	Detail string         `json:"detail,omitempty" doc:"What went wrong this time."`
 	Errors []ProblemField `json:"errors,omitempty" nullable:"false" doc:"The offending input fields, for invalid input."`
+	// ProposedSite is the extension member of a full-locker refusal under
+	// a carrier's "propose" policy.
+	ProposedSite *ProposedSite `json:"proposed_site,omitempty" doc:"When the chosen locker is full and the carrier's policy is to propose: the nearest locker with a free compartment of the parcel's size."`
 
 	headers http.Header
+}
+
+// ProposedSite is a locker proposed instead of a full one.
+type ProposedSite struct {
+	SiteID    string  `json:"site_id"`
+	Name      string  `json:"name"`
+	Address   string  `json:"address"`
+	DistanceM float64 `json:"distance_m" doc:"From the chosen locker, in metres."`
 }
 
 // ProblemField names one offending input field. Location is a path such as
@@ -158,6 +170,11 @@ func problemOf(err error) *Problem {
 		for _, f := range e.Fields {
 			p.Errors = append(p.Errors, ProblemField{Location: fieldLocation(f.Field), Message: f.Message})
 		}
+	}
+	var full *service.FullLockerError
+	if errors.As(err, &full) {
+		pr := full.Proposal
+		p.ProposedSite = &ProposedSite{SiteID: pr.SiteID, Name: pr.Name, Address: pr.Address, DistanceM: roundM(pr.DistanceM)}
 	}
 	switch p.Status {
 	case http.StatusUnauthorized:

@@ -145,6 +145,8 @@ func NewServer(cfg Config) *Server {
 	s.registerKioskRoutes()
 	s.registerTrackRoutes()
 	s.registerDoorstepRoutes()
+	s.registerNetworkRoutes()
+	s.registerRedirectRoutes()
 	return s
 }
 

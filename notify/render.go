@@ -149,7 +149,7 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 		}
 		v.Code, grant = pin, g
 		setDeadline(g.ExpiresAt)
-	case parcelguard.MessageExpiry:
+	case parcelguard.MessageExpiry, parcelguard.MessageRedirected:
 	case parcelguard.MessagePickedUp:
 		if at, err := time.Parse(time.RFC3339Nano, m.Data["at"]); err == nil {
 			v.At = FormatTime(lang, at, loc)

@@ -72,12 +72,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, p parcelguard.Principal, in 
 	err = s.update(ctx, func(tx parcelguard.Tx) error {
 		if key.CarrierID != "" {
 			if _, err := tx.Carrier(ctx, key.CarrierID); err != nil {
-				return fmt.Errorf("carrier %s: %w", key.CarrierID, err)
+				return fieldNotFound("carrier_id", err)
 			}
 		}
 		if key.SiteID != "" {
 			if _, err := tx.Site(ctx, key.SiteID); err != nil {
-				return fmt.Errorf("site %s: %w", key.SiteID, err)
+				return fieldNotFound("site_id", err)
 			}
 		}
 		if err := tx.CreateAPIKey(ctx, key); err != nil {

@@ -81,8 +81,16 @@ func (s *Service) PickupCode(ctx context.Context, parcelID string) (pin string, 
 		if err != nil {
 			return err
 		}
+		delegates, err := tx.DelegatesOfParcel(ctx, parcelID)
+		if err != nil {
+			return err
+		}
+		isDelegate := map[string]bool{}
+		for _, d := range delegates {
+			isDelegate[d.GrantID] = true
+		}
 		for _, cand := range grants {
-			if cand.Purpose == parcelguard.PurposePickup && cand.State == parcelguard.GrantActive {
+			if cand.Purpose == parcelguard.PurposePickup && cand.State == parcelguard.GrantActive && !isDelegate[cand.ID] {
 				g = cand
 			}
 		}

@@ -400,30 +400,44 @@ func (s *Service) DoorstepManifest(ctx context.Context, p parcelguard.Principal,
 	if day.IsZero() {
 		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "date", Message: "is required"})
 	}
+	var out []DoorstepStop
+	err := s.store.View(ctx, func(tx parcelguard.Tx) (err error) {
+		out, err = doorstepStops(ctx, tx, p, day)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("doorstep manifest of %s: %w", day, err)
+	}
+	return out, nil
+}
+
+// doorstepManifest fills the courier manifest's doorstep part: the
+// deliveries of day (its calendar date) inside the manifest's transaction.
+func (s *Service) doorstepManifest(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, day time.Time) ([]DoorstepStop, error) {
+	y, m, d := day.Date()
+	return doorstepStops(ctx, tx, p, parcelguard.DeliveryDate{Year: y, Month: m, Day: d})
+}
+
+// doorstepStops lists the caller's doorstep deliveries of day in route order.
+func doorstepStops(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, day parcelguard.DeliveryDate) ([]DoorstepStop, error) {
 	f := parcelguard.DoorstepFilter{Date: day, Limit: 2000}
 	if p.Role == parcelguard.RoleCarrier || p.Role == parcelguard.RoleCourier {
 		f.CarrierID = p.CarrierID
 	}
-	var out []DoorstepStop
-	err := s.store.View(ctx, func(tx parcelguard.Tx) error {
-		ds, err := tx.Doorsteps(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			x, err := tx.Parcel(ctx, d.ParcelID)
-			if err != nil {
-				return err
-			}
-			switch x.State {
-			case parcelguard.ParcelOutForDelivery, parcelguard.ParcelRescheduled, parcelguard.ParcelAnnounced:
-				out = append(out, DoorstepStop{Parcel: x, Doorstep: d})
-			}
-		}
-		return nil
-	})
+	ds, err := tx.Doorsteps(ctx, f)
 	if err != nil {
-		return nil, fmt.Errorf("doorstep manifest of %s: %w", day, err)
+		return nil, err
+	}
+	var out []DoorstepStop
+	for _, d := range ds {
+		x, err := tx.Parcel(ctx, d.ParcelID)
+		if err != nil {
+			return nil, err
+		}
+		switch x.State {
+		case parcelguard.ParcelOutForDelivery, parcelguard.ParcelRescheduled, parcelguard.ParcelAnnounced:
+			out = append(out, DoorstepStop{Parcel: x, Doorstep: d})
+		}
 	}
 	return out, nil
 }

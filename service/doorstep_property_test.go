@@ -52,11 +52,11 @@ func TestDoorstepInvariants(t *testing.T) {
 			"fail": func(rt *rapid.T) {
 				_, _ = f.svc.FailAttempt(f.ctx, f.courier, id, rapid.SampledFrom(reasons).Draw(rt, "reason"), door)
 			},
-			"delegate": func(rt *rapid.T) { _, _ = f.svc.CreateDelegate(f.ctx, a, service.DelegateInput{Name: "D"}) },
+			"delegate": func(rt *rapid.T) { _, _ = f.svc.CreateDoorstepDelegate(f.ctx, a, service.DelegateInput{Name: "D"}) },
 			"revoke": func(rt *rapid.T) {
 				tr := must(f.svc.TrackDoorstep(f.ctx, a))(rt)
 				for _, d := range tr.Delegates {
-					_, _ = f.svc.RevokeDelegate(f.ctx, a, d.ID)
+					_, _ = f.svc.RevokeDoorstepDelegate(f.ctx, a, d.ID)
 				}
 			},
 			"time": func(rt *rapid.T) {

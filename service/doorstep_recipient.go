@@ -117,12 +117,12 @@ func (in *DelegateInput) validate() error {
 	return nil
 }
 
-// CreateDelegate issues a separate delivery password for a named person,
+// CreateDoorstepDelegate issues a separate delivery password for a named person,
 // valid for the parcel's (next) delivery date, and revokes any earlier
 // delegate password: one delegate at a time. The proof of delivery names
 // whoever's password verified. The code is returned for the recipient's
 // page and, if a phone or e-mail is given, sent to the delegate.
-func (s *Service) CreateDelegate(ctx context.Context, a *RecipientAccess, in DelegateInput) (*DelegateView, error) {
+func (s *Service) CreateDoorstepDelegate(ctx context.Context, a *RecipientAccess, in DelegateInput) (*DelegateView, error) {
 	if err := checkAccess(a); err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (s *Service) CreateDelegate(ctx context.Context, a *RecipientAccess, in Del
 			}
 		}
 		out = &DelegateView{ID: pw.ID, Name: pw.DelegateName, State: pw.State, Date: pw.Date, ExpiresAt: pw.ExpiresAt, Code: plain}
-		if err := s.notifyDelegate(ctx, tx, x, d, pw, in); err != nil {
+		if err := s.notifyDoorstepDelegate(ctx, tx, x, d, pw, in); err != nil {
 			return err
 		}
 		return s.appendEvent(ctx, tx, a.principal(), &parcelguard.Event{Kind: parcelguard.EventDoorstepDelegated,
@@ -179,9 +179,9 @@ func (s *Service) CreateDelegate(ctx context.Context, a *RecipientAccess, in Del
 	return out, nil
 }
 
-// notifyDelegate sends the delegate their password where the recipient
+// notifyDoorstepDelegate sends the delegate their password where the recipient
 // gave an address for them.
-func (s *Service) notifyDelegate(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, d *parcelguard.Doorstep,
+func (s *Service) notifyDoorstepDelegate(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, d *parcelguard.Doorstep,
 	pw *parcelguard.DoorstepPassword, in DelegateInput) error {
 	now := s.clock.Now()
 	for _, to := range []struct {
@@ -204,8 +204,8 @@ func (s *Service) notifyDelegate(ctx context.Context, tx parcelguard.Tx, x *parc
 	return nil
 }
 
-// RevokeDelegate withdraws a delegate password of the link's parcel.
-func (s *Service) RevokeDelegate(ctx context.Context, a *RecipientAccess, passwordID string) (*DelegateView, error) {
+// RevokeDoorstepDelegate withdraws a delegate password of the link's parcel.
+func (s *Service) RevokeDoorstepDelegate(ctx context.Context, a *RecipientAccess, passwordID string) (*DelegateView, error) {
 	if err := checkAccess(a); err != nil {
 		return nil, err
 	}

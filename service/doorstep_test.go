@@ -257,7 +257,7 @@ func TestDoorstepDelegate(t *testing.T) {
 		x := f.doorstep("DS-3001", true)
 		must(f.svc.OutForDelivery(f.ctx, f.courier, x.Parcel.ID, 0))(t)
 		a := f.recipient(x.Parcel.ID)
-		dv := must(f.svc.CreateDelegate(f.ctx, a, service.DelegateInput{Name: "Charles Babbage", Phone: "+4917000000001"}))(t)
+		dv := must(f.svc.CreateDoorstepDelegate(f.ctx, a, service.DelegateInput{Name: "Charles Babbage", Phone: "+4917000000001"}))(t)
 		if len(dv.Code) != 6 || dv.Name != "Charles Babbage" {
 			t.Fatalf("delegate %+v", dv)
 		}
@@ -278,16 +278,16 @@ func TestDoorstepDelegate(t *testing.T) {
 		x := f.doorstep("DS-3002", true)
 		must(f.svc.OutForDelivery(f.ctx, f.courier, x.Parcel.ID, 0))(t)
 		a := f.recipient(x.Parcel.ID)
-		first := must(f.svc.CreateDelegate(f.ctx, a, service.DelegateInput{Name: "Charles Babbage"}))(t)
-		must(f.svc.RevokeDelegate(f.ctx, a, first.ID))(t)
+		first := must(f.svc.CreateDoorstepDelegate(f.ctx, a, service.DelegateInput{Name: "Charles Babbage"}))(t)
+		must(f.svc.RevokeDoorstepDelegate(f.ctx, a, first.ID))(t)
 		if _, err := f.svc.VerifyDoorstep(f.ctx, f.courier, x.Parcel.ID, first.Code, door); !errors.Is(err, parcelguard.ErrCodeRejected) {
 			t.Fatalf("revoked delegate: %v", err)
 		}
-		if _, err := f.svc.RevokeDelegate(f.ctx, a, first.ID); parcelguard.ErrorCode(err) != parcelguard.ECONFLICT {
+		if _, err := f.svc.RevokeDoorstepDelegate(f.ctx, a, first.ID); parcelguard.ErrorCode(err) != parcelguard.ECONFLICT {
 			t.Fatalf("second revoke: %v", err)
 		}
-		second := must(f.svc.CreateDelegate(f.ctx, a, service.DelegateInput{Name: "Mary Somerville"}))(t)
-		third := must(f.svc.CreateDelegate(f.ctx, a, service.DelegateInput{Name: "Grace Hopper"}))(t)
+		second := must(f.svc.CreateDoorstepDelegate(f.ctx, a, service.DelegateInput{Name: "Mary Somerville"}))(t)
+		third := must(f.svc.CreateDoorstepDelegate(f.ctx, a, service.DelegateInput{Name: "Grace Hopper"}))(t)
 		if second.Code != third.Code {
 			if _, err := f.svc.VerifyDoorstep(f.ctx, f.courier, x.Parcel.ID, second.Code, door); !errors.Is(err, parcelguard.ErrCodeRejected) {
 				t.Fatalf("replaced delegate: %v", err)
@@ -305,7 +305,7 @@ func TestDoorstepDelegate(t *testing.T) {
 		}
 		// Another parcel's link cannot revoke this parcel's delegate.
 		y := f.doorstep("DS-3003", true)
-		if _, err := f.svc.RevokeDelegate(f.ctx, f.recipient(y.Parcel.ID), third.ID); !errors.Is(err, parcelguard.ErrNotFound) {
+		if _, err := f.svc.RevokeDoorstepDelegate(f.ctx, f.recipient(y.Parcel.ID), third.ID); !errors.Is(err, parcelguard.ErrNotFound) {
 			t.Fatalf("foreign revoke: %v", err)
 		}
 		proof := must(f.svc.VerifyDoorstep(f.ctx, f.courier, x.Parcel.ID, tr.Password, door))(t)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/parcelguard/parcelguard"
@@ -30,25 +31,68 @@ func (s *Service) Announce(ctx context.Context, p parcelguard.Principal, in parc
 	x.ID = parcelguard.NewID("par", now)
 	x.State, x.CompartmentID, x.Deadline = parcelguard.ParcelAnnounced, "", x.Deadline.UTC()
 	x.CreatedAt, x.UpdatedAt = now, now
-	err := s.update(ctx, func(tx parcelguard.Tx) error {
+	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
+		x.SiteID = in.SiteID // fn may re-run after an assignment moved x
 		if _, err := tx.Carrier(ctx, x.CarrierID); err != nil {
-			return fmt.Errorf("carrier %s: %w", x.CarrierID, err)
+			return fieldNotFound("carrier_id", err)
 		}
 		if x.SiteID != "" {
 			if _, err := tx.Site(ctx, x.SiteID); err != nil {
 				return fieldNotFound("site_id", err)
 			}
 		}
+		// The full-locker fallback at announce: only a carrier that asked
+		// for a proposal or an assignment hears of a full locker now; the
+		// others find out at reserve time, when room may have come free.
+		var moveTo *parcelguard.Site
+		var dist float64
+		if x.Mode == parcelguard.HandoverLocker {
+			if moveTo, dist, err = s.announceFallback(ctx, tx, &x); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreateParcel(ctx, &x); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelAnnounced, SiteID: x.SiteID,
-			ParcelID: x.ID, Data: map[string]string{"tracking_number": x.TrackingNumber, "mode": string(x.Mode), "size": string(x.Size)}})
+		if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelAnnounced, SiteID: x.SiteID,
+			ParcelID: x.ID, Data: map[string]string{"tracking_number": x.TrackingNumber, "mode": string(x.Mode), "size": string(x.Size)}}); err != nil {
+			return err
+		}
+		if moveTo == nil {
+			return nil
+		}
+		// Assigned to the nearest locker with room: record the move and
+		// tell the recipient where to go.
+		if err := s.moveParcel(ctx, tx, p, &x, moveTo, "locker_full", dist); err != nil {
+			return err
+		}
+		return tx.SaveParcel(ctx, &x)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("announce %s: %w", in.TrackingNumber, err)
 	}
 	return &x, nil
+}
+
+// announceFallback checks the chosen locker of a parcel being announced.
+// Only a carrier that asked for a proposal or an assignment hears of a full
+// locker now (a proposal refuses the announcement); everyone else finds
+// out at reserve time, when room may have come free. It returns the locker
+// to assign the parcel to, or nil to keep the chosen one.
+func (s *Service) announceFallback(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel) (*parcelguard.Site, float64, error) {
+	_, err := tx.FreeCompartment(ctx, x.SiteID, x.Size)
+	if !errors.Is(err, parcelguard.ErrNoFreeCompartment) {
+		return nil, 0, err
+	}
+	to, dist, _, err := s.fallback(ctx, tx, x)
+	var proposal *FullLockerError
+	switch {
+	case errors.As(err, &proposal):
+		return nil, 0, err
+	case err != nil && errors.Is(err, parcelguard.ErrNoFreeCompartment):
+		return nil, 0, nil // nothing in reach: announce as asked
+	}
+	return to, dist, err
 }
 
 // fieldNotFound turns a missing referenced thing into an invalid field.
@@ -144,11 +188,14 @@ func (s *Service) Reserve(ctx context.Context, p parcelguard.Principal, id strin
 		if x.Mode != parcelguard.HandoverLocker {
 			return fmt.Errorf("doorstep parcel: %w", parcelguard.ErrIllegalTransition)
 		}
-		c, err := tx.FreeCompartment(ctx, x.SiteID, x.Size)
-		if err != nil {
+		if err := x.Transition(parcelguard.ParcelReserved, s.clock.Now()); err != nil {
 			return err
 		}
-		if err := x.Transition(parcelguard.ParcelReserved, s.clock.Now()); err != nil {
+		c, err := tx.FreeCompartment(ctx, x.SiteID, x.Size)
+		if errors.Is(err, parcelguard.ErrNoFreeCompartment) {
+			c, err = s.fullLocker(ctx, tx, p, x)
+		}
+		if err != nil {
 			return err
 		}
 		if err := c.Reserve(x.ID); err != nil {

@@ -185,19 +185,28 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 		return nil, err
 	}
 	c.Release(x.ID)
+	delegate, err := delegateOf(ctx, tx, g)
+	if err != nil {
+		return nil, err
+	}
 	for _, save := range []func() error{
 		func() error { return tx.SaveGrant(ctx, g) },
+		func() error { return endOtherPickupGrants(ctx, tx, x.ID, g.ID) },
 		func() error { return tx.SaveParcel(ctx, x) },
 		func() error { return tx.SaveCompartment(ctx, c) },
 		func() error { return tx.CancelTimers(ctx, x.ID) },
-		func() error { return s.notifyPickedUp(ctx, tx, x, g, "") },
+		func() error { return s.notifyPickedUp(ctx, tx, x, g, delegate) },
 	} {
 		if err := save(); err != nil {
 			return nil, err
 		}
 	}
+	data := map[string]string{"label": c.Label, "by": "recipient"}
+	if delegate != "" {
+		data["by"], data["delegate"] = "delegate", delegate
+	}
 	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
-		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: map[string]string{"label": c.Label, "by": "recipient"}}); err != nil {
+		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: data}); err != nil {
 		return nil, err
 	}
 	return &PickupResult{ParcelID: x.ID, CompartmentID: c.ID, CompartmentLabel: c.Label}, nil

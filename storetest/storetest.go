@@ -38,4 +38,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Doorstep", func(t *testing.T) { testDoorstep(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
+	t.Run("Network", func(t *testing.T) { testNetwork(t, open) })
 }
