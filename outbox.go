@@ -36,7 +36,7 @@ const (
 // (SECURITY.md 18: they must say what it is for and that nobody will ask).
 func (k MessageKind) CarriesCode() bool {
 	switch k {
-	case MessageDeposit, MessageReminder, MessageDoorstepPassword, MessageDelegateCode:
+	case MessageDeposit, MessageReminder, MessageDoorstepPassword, MessageDelegateCode, MessageDoorstepDelegate:
 		return true
 	}
 	return false

@@ -34,7 +34,9 @@ const (
 )
 
 // Doorstep states: announced → out_for_delivery → delivered | attempt_failed →
-// (rescheduled → out_for_delivery)* → redirected_to_locker | returned.
+// (rescheduled → out_for_delivery)* → redirected_to_locker | returned. A
+// parcel redirected to a locker then follows the locker's states from
+// deposited on: picked_up | expired → collected → returned.
 const (
 	ParcelOutForDelivery     ParcelState = "out_for_delivery"
 	ParcelDelivered          ParcelState = "delivered"
@@ -59,6 +61,11 @@ var transitions = map[HandoverMode]map[ParcelState][]ParcelState{
 		ParcelOutForDelivery: {ParcelDelivered, ParcelAttemptFailed},
 		ParcelAttemptFailed:  {ParcelRescheduled, ParcelRedirectedToLocker, ParcelReturned},
 		ParcelRescheduled:    {ParcelOutForDelivery, ParcelCancelled},
+		// Redirected to a locker: the courier deposits it there.
+		ParcelRedirectedToLocker: {ParcelDeposited},
+		ParcelDeposited:          {ParcelPickedUp, ParcelExpired},
+		ParcelExpired:            {ParcelCollected},
+		ParcelCollected:          {ParcelReturned},
 	},
 }
 

@@ -24,6 +24,9 @@ var legal = map[parcelguard.HandoverMode]map[[2]parcelguard.ParcelState]bool{
 		{"out_for_delivery", "delivered"}: true, {"out_for_delivery", "attempt_failed"}: true,
 		{"attempt_failed", "rescheduled"}: true, {"attempt_failed", "redirected_to_locker"}: true, {"attempt_failed", "returned"}: true,
 		{"rescheduled", "out_for_delivery"}: true, {"rescheduled", "cancelled"}: true,
+		{"redirected_to_locker", "deposited"}: true,
+		{"deposited", "picked_up"}:            true, {"deposited", "expired"}: true,
+		{"expired", "collected"}: true, {"collected", "returned"}: true,
 	},
 }
 

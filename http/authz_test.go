@@ -68,6 +68,25 @@ func authzMatrix() map[string]authzRow {
 		"GET /v1/track/delegates":                   {allowed: "recipient"},
 		"POST /v1/track/delegates":                  {allowed: "recipient", body: map[string]any{"name": "D", "phone": "+48600100999"}},
 		"DELETE /v1/track/delegates/{id}":           {allowed: "recipient"},
+		// Doorstep delivery.
+		"GET /v1/carriers/{id}/doorstep-policy": {allowed: "admin operator carrier"},
+		"PUT /v1/carriers/{id}/doorstep-policy": {allowed: "admin operator carrier", body: map[string]any{"value_threshold": 0,
+			"categories": []string{}, "shipment_flag": true, "recipient_opt_in": true, "max_attempts": 3, "fallback": "locker",
+			"radius_m": 200, "locker_search_m": 10000}},
+		"POST /v1/doorstep/parcels": {allowed: "admin operator carrier", body: map[string]any{"tracking_number": "DS-AUTHZ",
+			"recipient": map[string]any{"name": "A", "phone": "+48600100200"}, "size": "S", "address": "A", "lat": 1, "lon": 1,
+			"time_zone": "Europe/Warsaw", "country": "PL"}},
+		"GET /v1/doorstep/parcels/{id}":                   {allowed: "admin operator carrier courier", hidden: true},
+		"POST /v1/doorstep/parcels/{id}/out-for-delivery": {allowed: "admin operator carrier courier", hidden: true},
+		"POST /v1/doorstep/parcels/{id}/verify":           {allowed: "admin operator courier", body: map[string]any{"lat": 1, "lon": 1}},
+		"POST /v1/doorstep/parcels/{id}/attempts":         {allowed: "admin operator courier", body: map[string]any{"reason": "refused", "lat": 1, "lon": 1}},
+		"POST /v1/doorstep/parcels/{id}/offline": {allowed: "admin operator courier", body: map[string]any{"password": "123456",
+			"lat": 1, "lon": 1, "recorded_at": "2026-03-02T09:00:00Z"}},
+		"GET /v1/doorstep/offline":                      {allowed: "admin operator carrier"},
+		"GET /v1/doorstep/manifest":                     {allowed: "admin operator carrier courier"},
+		"GET /v1/track/doorstep":                        {allowed: "recipient"},
+		"POST /v1/track/doorstep/delegates":             {allowed: "recipient", body: map[string]any{"name": "D"}},
+		"POST /v1/track/doorstep/delegates/{id}/revoke": {allowed: "recipient"},
 	}
 }
 
@@ -126,6 +145,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			id = w.carrier.ID
 		case strings.HasPrefix(path, "/v1/track/delegates/"):
 			id = "grt_nope"
+		case strings.HasPrefix(path, "/v1/doorstep/parcels/"):
+			id = x.ID
+		case strings.HasPrefix(path, "/v1/track/doorstep/delegates/"):
+			id = "dpw_nope"
 		}
 		path = strings.ReplaceAll(path, "{id}", id)
 		path = strings.ReplaceAll(path, "{prefix}", "pgk_nope00000000")

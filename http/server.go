@@ -144,6 +144,7 @@ func NewServer(cfg Config) *Server {
 	s.registerMailboxRoutes()
 	s.registerKioskRoutes()
 	s.registerTrackRoutes()
+	s.registerDoorstepRoutes()
 	s.registerNetworkRoutes()
 	s.registerRedirectRoutes()
 	return s

@@ -28,6 +28,14 @@ type GrantCodeSource interface {
 	GrantCode(ctx context.Context, grantID string) (code string, g *parcelguard.Grant, err error)
 }
 
+// DoorstepCodeSource hands the renderer the plaintext of a doorstep
+// delivery password (the recipient's or a delegate's) at send time;
+// *service.Service implements it. A CodeSource that does not implement it
+// cannot send those kinds (they go dead with an alarm).
+type DoorstepCodeSource interface {
+	DoorstepCode(ctx context.Context, passwordID string) (code string, p *parcelguard.DoorstepPassword, err error)
+}
+
 // Issuer is the issuer of the QR tokens in messages.
 const Issuer = "parcelguard"
 
@@ -155,7 +163,24 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 		v.Delegate = m.Data["delegate"]
 	case parcelguard.MessageAttemptFailed:
 		v.NewDate = m.Data["new_date"]
-	case parcelguard.MessageDoorstepPassword, parcelguard.MessageDelegateCode:
+	case parcelguard.MessageDoorstepPassword, parcelguard.MessageDoorstepDelegate:
+		ds, ok := r.codes.(DoorstepCodeSource)
+		if !ok {
+			return nil, Permanent(fmt.Errorf("render %s: no source for %s codes", m.ID, m.Kind))
+		}
+		c, _, err := ds.DoorstepCode(ctx, m.GrantID)
+		if errors.Is(err, parcelguard.ErrNotFound) {
+			return nil, skip("no active delivery password")
+		}
+		if err != nil {
+			return nil, err
+		}
+		v.Code, v.Date, v.OnBehalfOf = c, m.Data["date"], m.Data["on_behalf_of"]
+		if m.Kind == parcelguard.MessageDoorstepDelegate {
+			v.Name = m.Data["delegate"]
+		} // a delivery password is spoken, not scanned: no QR code
+	case parcelguard.MessageDoorstepRedirected, parcelguard.MessageDoorstepReturned:
+	case parcelguard.MessageDelegateCode:
 		gs, ok := r.codes.(GrantCodeSource)
 		if !ok {
 			return nil, Permanent(fmt.Errorf("render %s: no source for %s codes", m.ID, m.Kind))

@@ -32,6 +32,7 @@ const DefaultLanguage = "en"
 var Kinds = []parcelguard.MessageKind{
 	parcelguard.MessageDeposit, parcelguard.MessageReminder, parcelguard.MessageExpiry, parcelguard.MessagePickedUp,
 	parcelguard.MessageDoorstepPassword, parcelguard.MessageAttemptFailed, parcelguard.MessageDelegateCode,
+	parcelguard.MessageDoorstepDelegate, parcelguard.MessageDoorstepRedirected, parcelguard.MessageDoorstepReturned,
 	parcelguard.MessageRedirected,
 	parcelguard.MessageOutage, parcelguard.MessageDeadlineExtended,
 }

@@ -37,6 +37,14 @@ func sampleView(lang string, kind parcelguard.MessageKind) *View {
 		v.NewDate = FormatDate(lang, deadline.Add(24*time.Hour), loc)
 	case parcelguard.MessageDelegateCode:
 		v.Code, v.QRSrc, v.Name, v.OnBehalfOf, v.PhoneFactor = "209461", "cid:qr.msg_2@parcelguard", "Charles Babbage", "Ada Lovelace", false
+	case parcelguard.MessageDoorstepDelegate:
+		v.Code, v.Site, v.Deadline, v.DeadlineShort = "561230", nil, "", ""
+		v.Name, v.OnBehalfOf, v.PhoneFactor = "Charles Babbage", "Ada Lovelace", false
+		v.Date = FormatDate(lang, deadline, loc)
+	case parcelguard.MessageDoorstepRedirected:
+		v.Deadline, v.DeadlineShort = "", ""
+	case parcelguard.MessageDoorstepReturned:
+		v.Site, v.Deadline, v.DeadlineShort = nil, "", ""
 	}
 	return v
 }
