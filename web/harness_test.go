@@ -137,7 +137,7 @@ func (b *browser) do(method, target string, form url.Values) *response {
 	}
 	out := &response{status: res.StatusCode, header: res.Header, body: w.Body.String()}
 	// Every page any test renders must be sound HTML with labelled controls.
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+	if redirect := res.StatusCode >= 300 && res.StatusCode < 400; !redirect && strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		if p := checkHTML(out.body); len(p) > 0 {
 			b.x.t.Errorf("%s %s: page defects: %v", method, target, p)
 		}
@@ -171,3 +171,5 @@ func csrfOf(t *testing.T, body string) string {
 	}
 	return m[1]
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -28,6 +28,8 @@ func parsePages() (*pages, error) {
 	funcs := template.FuncMap{
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"lower":   strings.ToLower,
+		// args bundles values for a partial template.
+		"args": func(v ...any) []any { return v },
 	}
 	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/*.tmpl")
 	if err != nil {
@@ -143,3 +145,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 func seeOther(w http.ResponseWriter, r *http.Request, path string) {
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
+
+// pathSafe escapes one path segment of a redirect.
+func pathSafe(s string) string { return url.PathEscape(s) }
+
+// queryEscape escapes a query value of a redirect.
+func queryEscape(s string) string { return url.QueryEscape(s) }
