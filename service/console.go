@@ -10,7 +10,7 @@ import (
 
 // SizeOccupancy counts a site's compartments of one size class by state.
 type SizeOccupancy struct {
-	Size                                   parcelguard.SizeClass
+	Size                                    parcelguard.SizeClass
 	Total, Free, InUse, Blocked, OutOfOrder int
 }
 
