@@ -77,7 +77,11 @@ func TestBrowser(t *testing.T) {
 	info := readDemo(t, out)
 	infoJSON, _ := json.Marshal(info)
 	artifacts, _ := filepath.Abs("artifacts")
-	run := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "tests/")
+	files := "tests/"
+	if only := os.Getenv("PARCELGUARD_E2E_ONLY"); only != "" { // one file while working on it
+		files = "tests/" + only
+	}
+	run := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", files)
 	run.Env = append(os.Environ(), "PG_DEMO="+string(infoJSON), "PG_ARTIFACTS="+artifacts, "PG_CHROMIUM="+chromium)
 	run.Stdout, run.Stderr = os.Stdout, os.Stderr
 	if err := run.Run(); err != nil {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/service"
 )
 
 // webDemo is what the demo prints to try the web apps.
@@ -18,7 +20,7 @@ type webDemo struct {
 }
 
 // seedWebDemo mints recipient links for the seeded parcels a recipient
-// would still look at; the accounts are seeded by seedAccounts.
+// would still look at, and seeds the web sign-ins.
 func seedWebDemo(ctx context.Context, a *app, base string) (*webDemo, error) {
 	d := &webDemo{}
 	for _, st := range []parcelguard.ParcelState{parcelguard.ParcelDeposited, parcelguard.ParcelReserved} {
@@ -34,7 +36,7 @@ func seedWebDemo(ctx context.Context, a *app, base string) (*webDemo, error) {
 			d.links = append(d.links, [3]string{p.TrackingNumber, string(p.State), base + "/track#" + tok})
 		}
 	}
-	return d, nil
+	return d, seedAccounts(ctx, a, d)
 }
 
 func printWebDemo(w io.Writer, base string, d *webDemo) {
@@ -44,7 +46,8 @@ func printWebDemo(w io.Writer, base string, d *webDemo) {
 	fmt.Fprintf(w, "  recipient page    %s/track#<link token> (the link in every message)\n", base)
 	if len(d.signins) > 0 {
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "\nSIGN-IN\tUSER\tPASSWORD (demo only)")
+		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "SIGN-IN\tUSER\tPASSWORD (demo only; only hashes are stored)")
 		for _, s := range d.signins {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", s[0], s[1], s[2])
 		}
@@ -58,4 +61,29 @@ func printWebDemo(w io.Writer, base string, d *webDemo) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nStop with Ctrl-C.")
+}
+
+// seedAccounts creates the demo's operator and courier sign-ins with
+// fresh random passwords (printed by the demo, stored only as hashes).
+func seedAccounts(ctx context.Context, a *app, d *webDemo) error {
+	ps, err := a.svc.Parcels(ctx, parcelguard.System, parcelguard.ParcelFilter{Limit: 1})
+	if err != nil || len(ps) == 0 {
+		return fmt.Errorf("no seeded parcel to find the demo carrier: %w", err)
+	}
+	for _, acc := range []struct {
+		app, user string
+		role      parcelguard.Role
+		carrier   string
+	}{
+		{"console", "operator", parcelguard.RoleOperator, ""},
+		{"courier", "courier", parcelguard.RoleCourier, ps[0].CarrierID},
+	} {
+		pw := rand.Text()
+		if _, err := a.svc.CreateAccount(ctx, parcelguard.System, service.NewAccountInput{Username: acc.user, Name: "Demo " + acc.user,
+			Password: pw, Role: acc.role, CarrierID: acc.carrier}); err != nil {
+			return err
+		}
+		d.signins = append(d.signins, [3]string{acc.app, acc.user, pw})
+	}
+	return nil
 }
