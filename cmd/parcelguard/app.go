@@ -142,6 +142,11 @@ func purgeIdempotencyKeys(ctx context.Context, svc *service.Service, logger *slo
 			if n, err := svc.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("purge idempotency keys", "err", err, "purged", n)
 			}
+			// Web sessions past their absolute lifetime (they are already
+			// refused; this only bounds the table).
+			if n, err := svc.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("purge web sessions", "err", err, "purged", n)
+			}
 		}
 	}
 }
