@@ -2,15 +2,25 @@
 # including the integration tests that start their own servers.
 GO ?= go
 
-.PHONY: test deps vet unit bench fuzz run build
+.PHONY: test deps e2e-deps e2e vet unit bench fuzz run build
 
 test: deps vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Installs what the integration tests need when it is missing (PostgreSQL
-# server binaries, nats-server); does nothing when they are present.
+# server binaries, nats-server, chromium); does nothing when they are
+# present. Then the browser tests' npm packages, exactly as locked.
 deps:
 	sh scripts/install-test-deps.sh
+	$(MAKE) e2e-deps
+
+e2e-deps:
+	cd e2e && npm ci --no-audit --no-fund
+
+# Only the browser tests (headless Chromium against `parcelguard demo`);
+# screenshots land in e2e/artifacts/.
+e2e: e2e-deps
+	$(GO) test -count=1 -v -run TestBrowser ./e2e/
 
 vet:
 	$(GO) vet ./...

@@ -2,8 +2,10 @@
 # install-test-deps.sh installs what the test suite needs beyond Go:
 # PostgreSQL's server binaries (Debian's postgresql package), for the
 # throwaway cluster internal/pgtest starts, and nats-server, for the device
-# channel tests against a real server. It is idempotent: with initdb
-# already present it changes nothing. Run it as root (or with sudo) on a
+# channel tests against a real server, and Debian's chromium, for the
+# browser tests of the web apps (e2e/, driven by playwright-core, whose
+# npm packages `make deps` installs with npm ci). It is idempotent: with
+# everything present it changes nothing. Run it as root (or with sudo) on a
 # Debian-like system; it never prompts.
 set -eu
 
@@ -20,12 +22,17 @@ have_nats() {
 	command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]
 }
 
+have_chromium() {
+	[ -x /usr/bin/chromium ]
+}
+
 missing=
 have_initdb || missing="$missing postgresql"
 have_nats || missing="$missing nats-server"
+have_chromium || missing="$missing chromium"
 
 if [ -z "$missing" ]; then
-	say "PostgreSQL and nats-server present; nothing to do"
+	say "PostgreSQL, nats-server and chromium present; nothing to do"
 	exit 0
 fi
 
@@ -51,8 +58,8 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
 say "running: apt-get install -y --no-install-recommends$missing"
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing </dev/null
 
-if ! have_initdb || ! have_nats; then
-	say "installed, but initdb or nats-server is still missing" >&2
+if ! have_initdb || ! have_nats || ! have_chromium; then
+	say "installed, but initdb, nats-server or chromium is still missing" >&2
 	exit 1
 fi
 # Debian's packages may start services of their own; the tests do not use

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("IdempotencyKey", func(t *testing.T) { testIdempotencyKeys(t, open) })
 	t.Run("Outage", func(t *testing.T) { testOutage(t, open) })
 	t.Run("Doorstep", func(t *testing.T) { testDoorstep(t, open) })
+	t.Run("Account", func(t *testing.T) { testAccounts(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 	t.Run("Network", func(t *testing.T) { testNetwork(t, open) })

@@ -9,8 +9,12 @@ import (
 )
 
 func runAdmin(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "create-user" {
+		return runCreateUser(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create-key" {
 		fmt.Fprintln(e.stderr, "Usage: parcelguard admin create-key --role ROLE [--carrier ID] [--site ID] [--name NAME]")
+		fmt.Fprintln(e.stderr, "       parcelguard admin create-user --username NAME --role operator|admin|courier [--carrier ID] [--password-file FILE]")
 		return errUsage
 	}
 	fs := newFlagSet(e, "admin create-key", "Creates an API key and prints its token once; only its hash is stored.")

@@ -19,6 +19,7 @@ import (
 	"github.com/parcelguard/parcelguard/metrics"
 	"github.com/parcelguard/parcelguard/notify"
 	"github.com/parcelguard/parcelguard/service"
+	"github.com/parcelguard/parcelguard/web"
 )
 
 // appConfig is what serve and demo need to start the service.
@@ -71,12 +72,19 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: cfg.logger, Version: version,
 		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate), Mailbox: dispatcher.Mailbox()})
 
+	handler, err := withPages(api, web.Config{Service: svc, Keys: keys, Clock: clock, Logger: cfg.logger,
+		Mailbox: dispatcher.Mailbox(), Store: store})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	srv := &nethttp.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &nethttp.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -140,6 +148,24 @@ func purgeIdempotencyKeys(ctx context.Context, svc *service.Service, logger *slo
 			if n, err := svc.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("purge idempotency keys", "err", err, "purged", n)
 			}
+			// Web sessions past their absolute lifetime (they are already
+			// refused; this only bounds the table).
+			if n, err := svc.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("purge web sessions", "err", err, "purged", n)
+			}
 		}
 	}
+}
+
+// withPages serves the web pages (recipient, courier, console) beside the
+// API: the pages claim their own paths, everything else goes to the API.
+func withPages(api nethttp.Handler, cfg web.Config) (nethttp.Handler, error) {
+	pages, err := web.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mux := nethttp.NewServeMux()
+	mux.Handle("/", api)
+	pages.Register(mux)
+	return mux, nil
 }

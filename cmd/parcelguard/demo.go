@@ -34,7 +34,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("seed demo data: %w", err), a.stop())
 	}
+	web, err := seedWebDemo(ctx, a, "http://"+a.addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("seed web demo: %w", err), a.stop())
+	}
 	printDemo(e.stdout, "http://"+a.addr, cfg.store.dataDir, seed)
+	printWebDemo(e.stdout, "http://"+a.addr, web)
 	return a.serveUntilDone(ctx)
 }
 
@@ -180,5 +185,4 @@ func printDemo(w io.Writer, base, dataDir string, seed *demoSeed) {
 	fmt.Fprintln(w, "     curl -H 'Authorization: Bearer <kiosk key>' -d '{\"pin\":\"<PIN>\",\"phone_digits\":\"<digits>\"}' "+base+"/v1/sites/<site id>/pickup")
 	fmt.Fprintln(w, "\nEvery message (deposit notices with PIN and QR code, reminders, expiry notices, carrier")
 	fmt.Fprintln(w, "webhooks) lands in the local mailbox: curl -H 'Authorization: Bearer <operator key>' "+base+"/v1/mailbox")
-	fmt.Fprintln(w, "\nStop with Ctrl-C.")
 }

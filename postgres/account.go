@@ -1,0 +1,151 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/parcelguard/parcelguard"
+)
+
+const accountColumns = `id, username, name, role, carrier_id, password_hash, created_at, disabled_at`
+
+// CreateAccount inserts a.
+func (t *tx) CreateAccount(ctx context.Context, a *parcelguard.Account) error {
+	_, err := t.exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		a.ID, a.Username, a.Name, string(a.Role), nullString(a.CarrierID), a.PasswordHash, nanos(a.CreatedAt), nanos(a.DisabledAt))
+	if err != nil {
+		return fmt.Errorf("create account %s: %w", a.Username, dbErr(err))
+	}
+	return nil
+}
+
+// Account returns the account with the id.
+func (t *tx) Account(ctx context.Context, id string) (*parcelguard.Account, error) {
+	a, err := t.account(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("get account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// AccountByUsername returns the account with the name.
+func (t *tx) AccountByUsername(ctx context.Context, username string) (*parcelguard.Account, error) {
+	a, err := t.account(ctx, `SELECT `+accountColumns+` FROM accounts WHERE username = $1`, username)
+	if err != nil {
+		return nil, fmt.Errorf("get account %q: %w", username, err)
+	}
+	return a, nil
+}
+
+func (t *tx) account(ctx context.Context, q, key string) (*parcelguard.Account, error) {
+	var (
+		a                 parcelguard.Account
+		role              string
+		carrier           pgtype.Text
+		created, disabled int64
+	)
+	err := t.queryRow(ctx, q, []any{key}, &a.ID, &a.Username, &a.Name, &role, &carrier, &a.PasswordHash, &created, &disabled)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	a.Role, a.CarrierID, a.CreatedAt, a.DisabledAt = parcelguard.Role(role), carrier.String, fromNanos(created), fromNanos(disabled)
+	return &a, nil
+}
+
+// CreateSession inserts s.
+func (t *tx) CreateSession(ctx context.Context, s *parcelguard.Session) error {
+	_, err := t.exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, s.TokenHash, s.AccountID, nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create session of %s: %w", s.AccountID, dbErr(err))
+	}
+	return nil
+}
+
+// Session returns the session whose token hashes to tokenHash.
+func (t *tx) Session(ctx context.Context, tokenHash []byte) (*parcelguard.Session, error) {
+	var (
+		s                         parcelguard.Session
+		created, seen, expiration int64
+	)
+	err := t.queryRow(ctx, `SELECT token_hash, account_id, created_at, last_seen_at, expires_at
+		FROM sessions WHERE token_hash = $1`, []any{tokenHash}, &s.TokenHash, &s.AccountID, &created, &seen, &expiration)
+	if err != nil {
+		return nil, fmt.Errorf("get session: %w", dbErr(err))
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromNanos(created), fromNanos(seen), fromNanos(expiration)
+	return &s, nil
+}
+
+// TouchSession records the session's last use.
+func (t *tx) TouchSession(ctx context.Context, tokenHash []byte, lastSeen time.Time) error {
+	n, err := t.exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, nanos(lastSeen), tokenHash)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", dbErr(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("touch session: %w", parcelguard.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteSession removes a session.
+func (t *tx) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	if _, err := t.exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash); err != nil {
+		return fmt.Errorf("delete session: %w", dbErr(err))
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions past their absolute expiry.
+func (t *tx) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	n, err := t.exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, nanos(now))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", dbErr(err))
+	}
+	return int(n), nil
+}
+
+// SignInGuard returns the guard of a sign-in key, or a zero one.
+func (t *tx) SignInGuard(ctx context.Context, key string) (*parcelguard.SignInGuard, error) {
+	g := parcelguard.SignInGuard{Key: key}
+	var last, until int64
+	err := t.queryRow(ctx, `SELECT failures, last_failure, blocked_until, version FROM signin_guards WHERE key = $1`,
+		[]any{key}, &g.Failures, &last, &until, &g.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &g, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get sign-in guard: %w", dbErr(err))
+	}
+	g.LastFailure, g.BlockedUntil = fromNanos(last), fromNanos(until)
+	return &g, nil
+}
+
+// SaveSignInGuard inserts a guard at Version 0 or updates a current one.
+// Every instance shares the budget through the database.
+func (t *tx) SaveSignInGuard(ctx context.Context, g *parcelguard.SignInGuard) error {
+	if g.Version == 0 {
+		_, err := t.exec(ctx, `INSERT INTO signin_guards (key, failures, last_failure, blocked_until, version)
+			VALUES ($1, $2, $3, $4, 1)`, g.Key, g.Failures, nanos(g.LastFailure), nanos(g.BlockedUntil))
+		if err = dbErr(err); errors.Is(err, parcelguard.ErrDuplicate) {
+			err = parcelguard.ErrConflict
+		}
+		if err != nil {
+			return fmt.Errorf("save sign-in guard: %w", err)
+		}
+		g.Version = 1
+		return nil
+	}
+	n, err := t.exec(ctx, `UPDATE signin_guards SET failures = $1, last_failure = $2, blocked_until = $3, version = version + 1
+		WHERE key = $4 AND version = $5`, g.Failures, nanos(g.LastFailure), nanos(g.BlockedUntil), g.Key, g.Version)
+	if err := t.saved(ctx, n, err, "signin_guards", "key", g.Key); err != nil {
+		return fmt.Errorf("save sign-in guard: %w", err)
+	}
+	g.Version++
+	return nil
+}
