@@ -117,3 +117,21 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Dedicated starts a throwaway cluster for tb alone, stopped and deleted
+// when tb ends, for tests that stop and start the server under a running
+// store (Stop, Start). It ignores PARCELGUARD_TEST_POSTGRES: a shared server
+// cannot be restarted by one test.
+func Dedicated(tb testing.TB) *Cluster {
+	tb.Helper()
+	c, err := NewCluster()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			tb.Errorf("pgtest: close dedicated cluster: %v", err)
+		}
+	})
+	return c
+}
