@@ -31,6 +31,9 @@ type DB struct {
 	// retries counts re-runs of Update fns after serialization failures
 	// and deadlocks; tests use it to see retries really happen.
 	retries atomic.Int64
+	// roundTrips counts the pipelines transactions sent (each one round
+	// trip); tests and benchmarks use it to see what a use case costs.
+	roundTrips atomic.Int64
 }
 
 var _ parcelguard.Store = (*DB)(nil)
@@ -125,14 +128,20 @@ func (db *DB) attempt(ctx context.Context, beginSQL string, readOnly bool, fn fu
 	}
 	defer conn.Release()
 
-	t := &tx{conn: conn, beginSQL: beginSQL, readOnly: readOnly}
+	t := &tx{conn: conn, beginSQL: beginSQL, readOnly: readOnly, trips: &db.roundTrips}
 	if err := call(fn, t); err != nil {
 		// A transaction the database aborted to break a deadlock or a
 		// serialization failure is retried whatever fn made of the error.
 		return retryable(t.failed) || retryable(err), t.rollback(ctx, err)
 	}
 	if readOnly {
-		return false, t.rollback(ctx, nil)
+		// A write queued in a read-only transaction must still fail as
+		// it would have had it been sent at once.
+		var err error
+		if len(t.pending) > 0 {
+			err = dbErr(t.run(ctx, "", nil, nil))
+		}
+		return false, t.rollback(ctx, err)
 	}
 	if err := t.commit(ctx); err != nil {
 		if errors.Is(err, errRolledBack) && t.failed != nil {

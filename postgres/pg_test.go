@@ -357,3 +357,87 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("View after the restart: %v", err)
 	}
 }
+
+// Ensure writes whose outcome nobody waits for (timers scheduled and
+// cancelled) travel with the next statement or the COMMIT instead of
+// costing round trips of their own, and still behave as if sent at once:
+// visible to the transaction's next read, committed with it, failing it
+// when they fail, refused in a read-only transaction.
+func TestDeferredWrites(t *testing.T) {
+	db := openTemp(t)
+	seedSite(t, db, "site-1")
+	ctx := t.Context()
+	err := db.Update(ctx, func(tx parcelguard.Tx) error {
+		if err := tx.CreateCarrier(ctx, &parcelguard.Carrier{ID: "car-1", Name: "C", CreatedAt: t0}); err != nil {
+			return err
+		}
+		return tx.CreateParcel(ctx, &parcelguard.Parcel{ID: "par-1", CarrierID: "car-1", TrackingNumber: "T1",
+			Recipient: parcelguard.Recipient{Name: "R", Phone: "+48600100200"}, Size: parcelguard.SizeS,
+			Mode: parcelguard.HandoverLocker, State: parcelguard.ParcelAnnounced, SiteID: "site-1", CreatedAt: t0, UpdatedAt: t0})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedule := func(tx parcelguard.Tx, parcel string, kind parcelguard.TimerKind, due time.Time) error {
+		return tx.ScheduleTimer(ctx, &parcelguard.Timer{Kind: kind, ParcelID: parcel, DueAt: due})
+	}
+
+	before := db.roundTrips.Load()
+	err = db.Update(ctx, func(tx parcelguard.Tx) error {
+		return errors.Join(
+			schedule(tx, "par-1", parcelguard.TimerExpiry, t0.Add(72*time.Hour)),
+			schedule(tx, "par-1", parcelguard.TimerReminder, t0.Add(48*time.Hour)),
+			tx.CancelTimers(ctx, "par-1", parcelguard.TimerReminder))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := db.roundTrips.Load() - before; n != 1 {
+		t.Errorf("three timer writes and the commit took %d round trips, want 1", n)
+	}
+	next := func() time.Time {
+		var due time.Time
+		if err := db.View(ctx, func(tx parcelguard.Tx) (err error) { due, err = tx.NextTimer(ctx); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return due
+	}
+	if due := next(); !due.Equal(t0.Add(72 * time.Hour)) {
+		t.Fatalf("next timer due %v, want the expiry at %v (the reminder cancelled)", due, t0.Add(72*time.Hour))
+	}
+
+	// The transaction's own next read sees the queued write.
+	err = db.Update(ctx, func(tx parcelguard.Tx) error {
+		if err := schedule(tx, "par-1", parcelguard.TimerReminder, t0.Add(time.Hour)); err != nil {
+			return err
+		}
+		due, err := tx.NextTimer(ctx)
+		if err == nil && !due.Equal(t0.Add(time.Hour)) {
+			err = fmt.Errorf("inside the transaction the next timer is due %v, want %v", due, t0.Add(time.Hour))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A failing queued write fails the transaction, which leaves nothing.
+	err = db.Update(ctx, func(tx parcelguard.Tx) error {
+		return errors.Join(tx.CancelTimers(ctx, "par-1"), schedule(tx, "nowhere", parcelguard.TimerExpiry, t0))
+	})
+	if !errors.Is(err, parcelguard.ErrNotFound) {
+		t.Fatalf("timer of a missing parcel: got %v, want ErrNotFound", err)
+	}
+	if due := next(); !due.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after the failed transaction the next timer is due %v, want %v", due, t0.Add(time.Hour))
+	}
+
+	// A read-only transaction refuses the write as before.
+	err = db.View(ctx, func(tx parcelguard.Tx) error { return tx.CancelTimers(ctx, "par-1") })
+	if err == nil {
+		t.Fatal("a View cancelled timers without an error")
+	}
+	if due := next(); !due.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after the View the next timer is due %v, want %v", due, t0.Add(time.Hour))
+	}
+}

@@ -11,22 +11,27 @@ import (
 
 // ScheduleTimer stores t, replacing the parcel's timer of the same kind (the
 // replaced timer's id goes with it). An empty ID is filled in.
-func (t *tx) ScheduleTimer(ctx context.Context, tm *parcelguard.Timer) error {
+//
+// Nothing waits for the upsert's outcome, so it goes with the
+// transaction's next statement or its COMMIT instead of costing a round
+// trip of its own; a failure (a parcel that does not exist) fails the
+// transaction there. Timers are read back only by later transactions and
+// by DueTimers, which sends the pending writes first.
+func (t *tx) ScheduleTimer(_ context.Context, tm *parcelguard.Timer) error {
 	if tm.ID == "" {
 		tm.ID = parcelguard.NewID("tmr", tm.DueAt)
 	}
-	_, err := t.exec(ctx, `INSERT INTO timers (id, kind, parcel_id, due_at) VALUES ($1, $2, $3, $4)
+	t.later(fmt.Sprintf("schedule %s timer %s of parcel %s", tm.Kind, tm.ID, tm.ParcelID),
+		`INSERT INTO timers (id, kind, parcel_id, due_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (parcel_id, kind) DO UPDATE SET id = excluded.id, due_at = excluded.due_at`,
 		tm.ID, string(tm.Kind), tm.ParcelID, nanos(tm.DueAt))
-	if err != nil {
-		return fmt.Errorf("schedule %s timer %s of parcel %s: %w", tm.Kind, tm.ID, tm.ParcelID, dbErr(err))
-	}
 	return nil
 }
 
 // CancelTimers deletes the parcel's timers of the kinds, or all of its
-// timers if no kind is given.
-func (t *tx) CancelTimers(ctx context.Context, parcelID string, kinds ...parcelguard.TimerKind) error {
+// timers if no kind is given. Like ScheduleTimer's upsert, the delete goes
+// with the next statement or the COMMIT.
+func (t *tx) CancelTimers(_ context.Context, parcelID string, kinds ...parcelguard.TimerKind) error {
 	q := `DELETE FROM timers WHERE parcel_id = $1`
 	args := []any{parcelID}
 	if len(kinds) > 0 {
@@ -37,9 +42,7 @@ func (t *tx) CancelTimers(ctx context.Context, parcelID string, kinds ...parcelg
 		q += ` AND kind = ANY ($2)`
 		args = append(args, ks)
 	}
-	if _, err := t.exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("cancel timers of parcel %s: %w", parcelID, dbErr(err))
-	}
+	t.later("cancel timers of parcel "+parcelID, q, args...)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,8 @@ type tx struct {
 	// server (or lost the connection); every later statement would fail,
 	// and COMMIT would roll back.
 	failed error
+	// trips counts round trips (the DB's counter).
+	trips *atomic.Int64
 }
 
 // deferred is a write queued to be sent with the next statement.
@@ -73,6 +76,7 @@ func (t *tx) run(ctx context.Context, q string, args []any, fn func(br pgx.Batch
 	if q != "" {
 		b.Queue(q, args...).Fn = fn
 	}
+	t.trips.Add(1)
 	err := t.conn.SendBatch(ctx, b).Close()
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		t.failed = err
@@ -134,7 +138,7 @@ func (t *tx) commit(ctx context.Context) error {
 	if t.failed != nil {
 		return t.rollback(ctx, t.failed)
 	}
-	if !t.begun {
+	if !t.begun && len(t.pending) == 0 {
 		return nil // fn ran no statement: nothing to commit
 	}
 	err := t.run(context.WithoutCancel(ctx), "COMMIT", nil, func(br pgx.BatchResults) error {
@@ -163,6 +167,7 @@ func (t *tx) rollback(ctx context.Context, cause error) error {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
+	t.trips.Add(1)
 	_, _ = t.conn.Exec(rctx, "ROLLBACK")
 	return cause
 }

@@ -14,7 +14,7 @@ import (
 // command line where other users could read them. Any channel left
 // unconfigured delivers to the local mailbox.
 type notifyFlags struct {
-	interval time.Duration
+	interval, lease time.Duration
 
 	smtpHost, smtpSecurity, smtpUser, smtpAuth, smtpFrom, smtpPasswordFile string
 	smtpPort                                                               int
@@ -26,6 +26,8 @@ type notifyFlags struct {
 
 func (f *notifyFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.interval, "notify-interval", time.Second, "how often the dispatcher looks for messages to send")
+	fs.DurationVar(&f.lease, "notify-lease", 2*time.Minute, "how long a claimed message is hidden from other instances' dispatchers; "+
+		"a message claimed by an instance that died is sent by another once its lease ends")
 	fs.StringVar(&f.smtpHost, "smtp-host", "", "SMTP server for e-mail; empty keeps e-mail in the local mailbox")
 	fs.IntVar(&f.smtpPort, "smtp-port", 0, "SMTP port (default 587 for starttls, 465 for tls)")
 	fs.StringVar(&f.smtpSecurity, "smtp-security", "starttls", "starttls, tls, opportunistic or none")
@@ -44,6 +46,10 @@ func (f *notifyFlags) register(fs *flag.FlagSet) {
 // config builds the notify configuration, reading the secrets.
 func (f *notifyFlags) config(e *env) (notify.Config, error) {
 	var cfg notify.Config
+	if f.lease <= 0 {
+		return cfg, fmt.Errorf("--notify-lease %v: must be positive", f.lease)
+	}
+	cfg.Dispatch.Lease = f.lease
 	if f.smtpHost != "" {
 		pw, err := secret(e, f.smtpPasswordFile, "PARCELGUARD_SMTP_PASSWORD_SECRET")
 		if err != nil {

@@ -20,6 +20,8 @@ type Cluster struct {
 	bin   string   // directory of initdb, pg_ctl and postgres
 	runAs []string // command prefix running a program as the server's owner
 	port  int
+	// up is set while the server runs (between Start and Stop).
+	up bool
 }
 
 // errNoBinaries explains what to do when PostgreSQL is not installed.
@@ -163,18 +165,26 @@ func (c *Cluster) Start() error {
 	if err := c.run("pg_ctl", "-D", c.data(), "-l", c.log(), "-w", "-t", "60", "start"); err != nil {
 		return fmt.Errorf("%w\nserver log:\n%s", err, c.logTail())
 	}
+	c.up = true
 	return nil
 }
 
 // Stop stops the server, ending every session at once; the data stay, so
 // Start brings the same databases back.
 func (c *Cluster) Stop() error {
-	return c.run("pg_ctl", "-D", c.data(), "-m", "fast", "-w", "stop")
+	if err := c.run("pg_ctl", "-D", c.data(), "-m", "fast", "-w", "stop"); err != nil {
+		return err
+	}
+	c.up = false
+	return nil
 }
 
-// Close stops the server and deletes its directory.
+// Close stops the server, if it runs, and deletes its directory.
 func (c *Cluster) Close() error {
-	err := c.Stop()
+	var err error
+	if c.up {
+		err = c.Stop()
+	}
 	if rerr := os.RemoveAll(c.dir); err == nil {
 		err = rerr
 	}
