@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Operations measured, in the order they run.
+const (
+	OpDeposit = "deposit"
+	OpPickup  = "pickup"
+	OpExpiry  = "expiry"
+)
+
+// Result is one operation on one engine: the floor, the service and their
+// ratio.
+type Result struct {
+	Engine  string `json:"engine"`
+	Op      string `json:"op"`
+	Floor   Stats  `json:"floor"`
+	Service Stats  `json:"service"`
+	// Ratio is the service's ops/s over the floor's.
+	Ratio float64 `json:"ratio"`
+	// OutboxDrainSeconds is how long the notification outbox took to empty
+	// after the service phase ended: near the dispatcher's interval when it
+	// kept up during the phase.
+	OutboxDrainSeconds float64 `json:"outbox_drain_s"`
+}
+
+// Report is a whole run.
+type Report struct {
+	// DurationSeconds is the longest a phase may run.
+	DurationSeconds float64  `json:"duration_s"`
+	Concurrency     int      `json:"concurrency"`
+	GOMAXPROCS      int      `json:"gomaxprocs"`
+	GoVersion       string   `json:"go_version"`
+	Results         []Result `json:"results"`
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes r as an aligned text table.
+func (r *Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "%d workers, phases of up to %gs, GOMAXPROCS %d, %s\n\n", r.Concurrency, r.DurationSeconds, r.GOMAXPROCS, r.GoVersion)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "engine\top\tfloor ops/s\tp50 ms\tp95 ms\tp99 ms\tservice ops/s\tp50 ms\tp95 ms\tp99 ms\tservice/floor\t")
+	for _, x := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%.2f\t\n", x.Engine, x.Op,
+			x.Floor.OpsPerSec, latency(x.Floor.P50Ms), latency(x.Floor.P95Ms), latency(x.Floor.P99Ms),
+			x.Service.OpsPerSec, latency(x.Service.P50Ms), latency(x.Service.P95Ms), latency(x.Service.P99Ms), x.Ratio)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "\nexpiry through the service is the scheduler firing due timers: throughput only.")
+	return err
+}
+
+func latency(ms float64) string {
+	if ms == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", ms)
+}
