@@ -7,6 +7,9 @@ package qr
 import (
 	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"strconv"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -33,20 +36,40 @@ func Bitmap(content string) ([][]bool, error) {
 // (size <= 0 means DefaultPNGSize). Every module gets the same whole
 // number of pixels, so the edge is rounded up to a multiple of the symbol
 // size: modules of uneven width make scanners stumble.
+//
+// It draws the symbol itself, from one encoding, as a two-colour image:
+// the library's own PNG encodes the symbol again (mask selection included)
+// and compresses at the slowest level, which made a deposit notice's QR
+// code the largest cost of sending it.
 func PNG(content string, size int) ([]byte, error) {
 	if size <= 0 {
 		size = DefaultPNGSize
 	}
-	q, err := qrcode.New(content, level)
+	bm, err := Bitmap(content)
 	if err != nil {
+		return nil, err
+	}
+	n := len(bm)
+	scale := (size + n - 1) / n
+	img := image.NewPaletted(image.Rect(0, 0, n*scale, n*scale), color.Palette{color.White, color.Black})
+	for y, row := range bm {
+		line := img.Pix[y*scale*img.Stride : y*scale*img.Stride+n*scale]
+		for x, dark := range row {
+			if dark {
+				for i := range scale {
+					line[x*scale+i] = 1
+				}
+			}
+		}
+		for i := 1; i < scale; i++ {
+			copy(img.Pix[(y*scale+i)*img.Stride:], line)
+		}
+	}
+	var b bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("qr: %w", err)
 	}
-	n := len(q.Bitmap())
-	b, err := q.PNG(-((size + n - 1) / n)) // negative: pixels per module
-	if err != nil {
-		return nil, fmt.Errorf("qr: %w", err)
-	}
-	return b, nil
+	return b.Bytes(), nil
 }
 
 // SVG renders content as a scalable SVG image: one path of unit squares,
