@@ -3,6 +3,7 @@ package qr
 import (
 	"bytes"
 	"image/png"
+	"sync"
 	"testing"
 )
 
@@ -37,6 +38,29 @@ func TestPNGPixelsAreTheModules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Ensure concurrent renderings, which share the encoder's buffers, each
+// decode to their own content.
+func TestPNGConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			content := token[:40+i*5]
+			for range 3 {
+				b, err := PNG(content, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got, err := tryDecode(b); err != nil || got != content {
+					t.Errorf("decoded %q (%v), want %q", got, err, content)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // BenchmarkPNG measures rendering a pickup token's QR code for e-mail,

@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"strconv"
+	"sync"
 
 	qrcode "github.com/skip2/go-qrcode"
 )
@@ -66,11 +67,25 @@ func PNG(content string, size int) ([]byte, error) {
 		}
 	}
 	var b bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, img); err != nil {
+	if err := pngEncoder.Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("qr: %w", err)
 	}
 	return b.Bytes(), nil
 }
+
+// pngEncoder reuses its compressor between images: making a new one is a
+// good part of encoding a small image.
+var pngEncoder = &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &encoderPool{}}
+
+// encoderPool is a png.EncoderBufferPool safe for concurrent use.
+type encoderPool struct{ p sync.Pool }
+
+func (e *encoderPool) Get() *png.EncoderBuffer {
+	b, _ := e.p.Get().(*png.EncoderBuffer)
+	return b // nil makes the encoder allocate one
+}
+
+func (e *encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
 
 // SVG renders content as a scalable SVG image: one path of unit squares,
 // crisp at any size, with the quiet zone and a white background.
