@@ -84,82 +84,116 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("%s: %w", e.Name, err)
 		}
 		r.Results = append(r.Results, res...)
+		cfg.CPUProfile = nil // one profile per run: the first engine's
 	}
 	return r, nil
 }
 
-func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) ([]Result, error) {
-	floor, err := runFloor(ctx, cfg, e, p)
+func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Result, err error) {
+	p.setLabel(e.Name + ": seeding the floor")
+	f, err := openFloor(ctx, cfg, e)
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
+	defer func() { err = errors.Join(err, f.close()) }()
+	p.setLabel(e.Name + ": starting the service")
+	s, err := startService(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	defer func() { err = errors.Join(err, s.stop()) }()
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
+		defer pprof.StopCPUProfile()
 	}
-	svc, drain, err := runService(ctx, cfg, e, p, floor)
-	if cfg.CPUProfile != nil {
-		pprof.StopCPUProfile()
-		cfg.CPUProfile = nil // one profile per run: of the first engine
+
+	// Each operation runs on the floor and then at once on the service,
+	// so that both meet the same machine, however busy it is.
+	var floor, svc [3]Stats
+	var drain [3]time.Duration
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"floor deposit", func() (err error) { floor[0], err = f.deposit(ctx, cfg, p); return err }},
+		{"service seeding", func() error { return s.seed(ctx, poolSize(max(floor[0].OpsPerSec*1.25, 50), cfg), cfg.Concurrency) }},
+		{"service deposit", func() (err error) { svc[0], drain[0], err = s.deposit(ctx, cfg, p); return err }},
+		{"floor pickup", func() (err error) { floor[1], err = f.pickup(ctx, cfg, p); return err }},
+		{"service pickup", func() (err error) { svc[1], drain[1], err = s.pickup(ctx, cfg, p); return err }},
+		{"floor expiry", func() (err error) { floor[2], err = f.expire(ctx, cfg, p); return err }},
+		{"service expiry", func() (err error) {
+			svc[2], drain[2], err = s.expire(ctx, cfg, p, poolSize(max(floor[2].OpsPerSec, 50), cfg))
+			return err
+		}},
 	}
-	if err != nil {
-		return nil, fmt.Errorf("service: %w", err)
-	}
-	var out []Result
-	for i, op := range []string{OpDeposit, OpPickup, OpExpiry} {
-		res := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds()}
-		if floor[i].OpsPerSec > 0 {
-			res.Ratio = math.Round(svc[i].OpsPerSec/floor[i].OpsPerSec*1000) / 1000
+	for _, step := range steps {
+		p.setLabel(e.Name + " " + step.name)
+		if err := step.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", step.name, err)
 		}
-		out = append(out, res)
 	}
-	return out, nil
+	for i, op := range []string{OpDeposit, OpPickup, OpExpiry} {
+		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds()}
+		if floor[i].OpsPerSec > 0 {
+			r.Ratio = math.Round(svc[i].OpsPerSec/floor[i].OpsPerSec*1000) / 1000
+		}
+		res = append(res, r)
+	}
+	return res, nil
 }
 
-// runFloor measures deposit, pickup and expiry straight on the store.
-func runFloor(ctx context.Context, cfg Config, e Engine, p *progress) (stats [3]Stats, err error) {
-	p.setLabel(e.Name + " floor: seeding")
+// floorRun is the floor of one engine: a store and its parcels.
+type floorRun struct {
+	store      parcelguard.Store
+	close      func() error
+	w          *world
+	pick, rest []int // deposited parcels kept for pickup and for expiry
+	picked     []int
+}
+
+func openFloor(ctx context.Context, cfg Config, e Engine) (*floorRun, error) {
 	store, closeStore, err := e.Open(ctx)
 	if err != nil {
-		return stats, err
+		return nil, err
 	}
-	defer func() { err = errors.Join(err, closeStore()) }()
 	keys, err := code.GenerateKeyring()
 	if err != nil {
-		return stats, err
+		return nil, errors.Join(err, closeStore())
 	}
 	svc := service.New(service.Config{Store: store, Clock: parcelguard.SystemClock{}, Keys: keys})
 	w, err := newWorld(ctx, svc, store, poolSize(floorRateBound, cfg))
 	if err != nil {
-		return stats, err
+		return nil, errors.Join(err, closeStore())
 	}
-	update := func(f func(context.Context, parcelguard.Tx, *item) error) func(context.Context, int, int) error {
-		return func(ctx context.Context, _ int, i int) error {
-			it := &w.items[i]
-			return store.Update(ctx, func(tx parcelguard.Tx) error { return f(ctx, tx, it) })
-		}
+	return &floorRun{store: store, close: closeStore, w: w}, nil
+}
+
+func (f *floorRun) update(fn func(context.Context, parcelguard.Tx, *item) error) func(context.Context, int, int) error {
+	return func(ctx context.Context, _ int, i int) error {
+		it := &f.w.items[i]
+		return f.store.Update(ctx, func(tx parcelguard.Tx) error { return fn(ctx, tx, it) })
 	}
-	p.setLabel(e.Name + " floor: deposit")
-	deposited, s, err := measure(ctx, cfg, p, w.all(), update(floorDeposit))
-	if err != nil {
-		return stats, fmt.Errorf("deposit: %w", err)
-	}
-	stats[0] = s
-	pick, rest := split(deposited)
-	p.setLabel(e.Name + " floor: pickup")
-	picked, s, err := measure(ctx, cfg, p, pick, update(floorPickup))
-	if err != nil {
-		return stats, fmt.Errorf("pickup: %w", err)
-	}
-	stats[1] = s
-	p.setLabel(e.Name + " floor: expiry")
-	_, s, err = measure(ctx, cfg, p, append(rest, notIn(pick, picked)...), update(floorExpire))
-	if err != nil {
-		return stats, fmt.Errorf("expiry: %w", err)
-	}
-	stats[2] = s
-	return stats, nil
+}
+
+func (f *floorRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, error) {
+	cpu := cpuTime()
+	deposited, s, err := measure(ctx, cfg, p, f.w.all(), f.update(floorDeposit))
+	f.pick, f.rest = split(deposited)
+	return withCPU(s, cpuTime()-cpu), err
+}
+
+func (f *floorRun) pickup(ctx context.Context, cfg Config, p *progress) (s Stats, err error) {
+	cpu := cpuTime()
+	f.picked, s, err = measure(ctx, cfg, p, f.pick, f.update(floorPickup))
+	return withCPU(s, cpuTime()-cpu), err
+}
+
+func (f *floorRun) expire(ctx context.Context, cfg Config, p *progress) (Stats, error) {
+	cpu := cpuTime()
+	_, s, err := measure(ctx, cfg, p, append(f.rest, notIn(f.pick, f.picked)...), f.update(floorExpire))
+	return withCPU(s, cpuTime()-cpu), err
 }
 
 // measure runs op over the items (indexes into the world) and returns the

@@ -16,82 +16,99 @@ import (
 
 // pollEvery is how often the bench looks whether the scheduler or the
 // outbox is done.
-const pollEvery = 10 * time.Millisecond
+const pollEvery = 20 * time.Millisecond
 
-// runService measures the same work through a running service: deposits
-// by couriers and pickups by kiosks over the HTTP API, expiries by its
-// scheduler. floor sizes the parcel pools; drain is how long the outbox
-// took to empty after each phase.
-func runService(ctx context.Context, cfg Config, e Engine, p *progress, floor [3]Stats) (stats [3]Stats, drain [3]time.Duration, err error) {
-	p.setLabel(e.Name + " service: starting")
+// serviceRun is a running service of one engine, its parcels and clients.
+type serviceRun struct {
+	s          *Service
+	w          *world
+	courier    *client.Client
+	kiosks     map[string]*client.Client
+	closeIdle  func()
+	pick, rest []int
+	picked     []int
+}
+
+func startService(ctx context.Context, e Engine) (*serviceRun, error) {
 	s, err := e.Start(ctx)
 	if err != nil {
-		return stats, drain, err
+		return nil, err
 	}
-	defer func() { err = errors.Join(err, s.Stop()) }()
-	// A service faster than its floor would run its pool dry and end the
-	// phase early, with its ops/s still right.
-	w, err := newWorld(ctx, s.Svc, s.Store, poolSize(max(floor[0].OpsPerSec*1.25, 50), cfg))
-	if err != nil {
-		return stats, drain, err
-	}
-	courier, kiosks, closeIdle, err := clients(ctx, s, w, cfg.Concurrency)
-	if err != nil {
-		return stats, drain, err
-	}
-	defer closeIdle()
+	return &serviceRun{s: s}, nil
+}
 
-	p.setLabel(e.Name + " service: deposit")
-	deposited, st, err := measure(ctx, cfg, p, w.all(), func(ctx context.Context, _ int, i int) error {
-		x, err := courier.Deposit(ctx, w.items[i].parcel)
+func (r *serviceRun) stop() error {
+	if r.closeIdle != nil {
+		r.closeIdle()
+	}
+	return r.s.Stop()
+}
+
+// seed creates the service's network with n parcels and the clients. A
+// service faster than its floor would run its pool dry and end the phase
+// early, with its ops/s still right.
+func (r *serviceRun) seed(ctx context.Context, n, workers int) (err error) {
+	if r.w, err = newWorld(ctx, r.s.Svc, r.s.Store, n); err != nil {
+		return err
+	}
+	r.courier, r.kiosks, r.closeIdle, err = clients(ctx, r.s, r.w, workers)
+	return err
+}
+
+// deposit measures couriers' deposits over the API. Its CPU time counts
+// until the outbox has sent the deposit notices.
+func (r *serviceRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
+	cpu := cpuTime()
+	deposited, st, err := measure(ctx, cfg, p, r.w.all(), func(ctx context.Context, _ int, i int) error {
+		x, err := r.courier.Deposit(ctx, r.w.items[i].parcel)
 		if err == nil && x.State != string(parcelguard.ParcelDeposited) {
 			err = fmt.Errorf("parcel %s is %s after deposit", x.ID, x.State)
 		}
 		return err
 	})
 	if err != nil {
-		return stats, drain, fmt.Errorf("deposit: %w", err)
+		return st, 0, err
 	}
-	stats[0] = st
-	if drain[0], err = drainOutbox(ctx, s.Store); err != nil {
-		return stats, drain, err
-	}
+	drain, err := drainOutbox(ctx, r.s.Store)
+	r.pick, r.rest = split(deposited)
+	return withCPU(st, cpuTime()-cpu), drain, err
+}
 
-	pick, rest := split(deposited)
-	p.setLabel(e.Name + " service: reading PINs")
-	if err := readPINs(ctx, s.Svc, w, pick, cfg.Concurrency); err != nil {
-		return stats, drain, err
+// pickup measures kiosks' pickups with the recipients' PINs over the API.
+func (r *serviceRun) pickup(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
+	if err := readPINs(ctx, r.s.Svc, r.w, r.pick, cfg.Concurrency); err != nil {
+		return Stats{}, 0, err
 	}
-	p.setLabel(e.Name + " service: pickup")
 	digits := parcelguard.Recipient{Phone: recipientPhone}.PhoneDigits(parcelguard.PhoneFactorDigits)
-	picked, st, err := measure(ctx, cfg, p, pick, func(ctx context.Context, _ int, i int) error {
-		it := &w.items[i]
-		res, err := kiosks[it.site].Pickup(ctx, it.site, it.pin, digits)
+	cpu := cpuTime()
+	picked, st, err := measure(ctx, cfg, p, r.pick, func(ctx context.Context, _ int, i int) error {
+		it := &r.w.items[i]
+		res, err := r.kiosks[it.site].Pickup(ctx, it.site, it.pin, digits)
 		if err == nil && res.ParcelID != it.parcel {
 			err = fmt.Errorf("pickup opened %s, want %s", res.ParcelID, it.parcel)
 		}
 		return err
 	})
 	if err != nil {
-		return stats, drain, fmt.Errorf("pickup: %w", err)
+		return st, 0, err
 	}
-	stats[1] = st
-	if drain[1], err = drainOutbox(ctx, s.Store); err != nil {
-		return stats, drain, err
-	}
+	r.picked = picked
+	drain, err := drainOutbox(ctx, r.s.Store)
+	return withCPU(st, cpuTime()-cpu), drain, err
+}
 
-	expire := append(rest, notIn(pick, picked)...)
-	if limit := poolSize(max(floor[2].OpsPerSec, 50), cfg); len(expire) > limit {
-		expire = expire[:limit]
+// expire measures the scheduler expiring up to limit parcels.
+func (r *serviceRun) expire(ctx context.Context, cfg Config, p *progress, limit int) (Stats, time.Duration, error) {
+	items := append(r.rest, notIn(r.pick, r.picked)...)
+	if len(items) > limit {
+		items = items[:limit]
 	}
-	p.setLabel(e.Name + " service: expiry")
-	if stats[2], err = expireAll(ctx, s.Store, w, expire, p, cfg.Duration); err != nil {
-		return stats, drain, fmt.Errorf("expiry: %w", err)
+	st, cpu, err := expireAll(ctx, r.s.Store, r.w, items, p, cfg.Duration)
+	if err != nil {
+		return st, 0, err
 	}
-	if drain[2], err = drainOutbox(ctx, s.Store); err != nil {
-		return stats, drain, err
-	}
-	return stats, drain, nil
+	drain, err := drainOutbox(ctx, r.s.Store)
+	return withCPU(st, cpuTime()-cpu), drain, err
 }
 
 // clients makes the API keys of a courier and of each site's kiosk and
@@ -158,7 +175,7 @@ func readPINs(ctx context.Context, svc *service.Service, w *world, items []int, 
 // expireAll makes the items' expiry timers due at one moment a little
 // ahead, and measures how long the running scheduler takes to fire them
 // all: from that moment until no timer is due and every item is expired.
-func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []int, p *progress, limit time.Duration) (Stats, error) {
+func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []int, p *progress, limit time.Duration) (Stats, time.Duration, error) {
 	// Rescheduling must be done before the moment, or the scheduler would
 	// start early; a late finish only makes the measure conservative.
 	at := time.Now().Add(500*time.Millisecond + time.Duration(len(items))*50*time.Microsecond).Truncate(time.Millisecond)
@@ -174,16 +191,17 @@ func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []i
 			return nil
 		})
 		if err != nil {
-			return Stats{}, fmt.Errorf("reschedule expiry timers: %w", err)
+			return Stats{}, 0, fmt.Errorf("reschedule expiry timers: %w", err)
 		}
 	}
 	if wait := time.Until(at); wait > 0 {
 		select {
 		case <-ctx.Done():
-			return Stats{}, ctx.Err()
+			return Stats{}, 0, ctx.Err()
 		case <-time.After(wait):
 		}
 	}
+	cpu := cpuTime()
 	var fired atomic.Int64
 	p.startPhase(limit, &fired)
 	defer p.endPhase()
@@ -210,14 +228,14 @@ func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []i
 			return nil
 		})
 		if err != nil {
-			return Stats{}, err
+			return Stats{}, 0, err
 		}
 		if len(due) == 0 && next == len(items) {
-			return throughput(len(items), now.Sub(at)), nil
+			return throughput(len(items), now.Sub(at)), cpu, nil
 		}
 		select {
 		case <-ctx.Done():
-			return Stats{}, ctx.Err()
+			return Stats{}, 0, ctx.Err()
 		case <-time.After(pollEvery):
 		}
 	}

@@ -19,6 +19,11 @@ type Stats struct {
 	P50Ms float64 `json:"p50_ms"`
 	P95Ms float64 `json:"p95_ms"`
 	P99Ms float64 `json:"p99_ms"`
+	// CPUMsPerOp is the process's CPU time per operation in milliseconds:
+	// for the service, its whole work (HTTP on both ends, the use case, the
+	// store, the scheduler and sending the notifications), since the
+	// clients run in the same process.
+	CPUMsPerOp float64 `json:"cpu_ms_per_op"`
 }
 
 // Percentile returns the p-th percentile (0 < p <= 100) of sorted by the
