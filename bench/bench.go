@@ -138,6 +138,9 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds()}
 		if floor[i].OpsPerSec > 0 {
 			r.Ratio = math.Round(svc[i].OpsPerSec/floor[i].OpsPerSec*1000) / 1000
+			if t := svc[i].Seconds + drain[i].Seconds(); t > 0 {
+				r.SustainedRatio = math.Round(float64(svc[i].Ops)/t/floor[i].OpsPerSec*1000) / 1000
+			}
 		}
 		res = append(res, r)
 	}

@@ -46,8 +46,8 @@ func TestBenchJSON(t *testing.T) {
 				t.Errorf("%s %s %s: percentiles %v/%v/%v ms", x.Engine, x.Op, name, s.P50Ms, s.P95Ms, s.P99Ms)
 			}
 		}
-		if x.Ratio <= 0 {
-			t.Errorf("%s %s: ratio %v", x.Engine, x.Op, x.Ratio)
+		if x.Ratio <= 0 || x.SustainedRatio <= 0 || x.SustainedRatio > x.Ratio || x.OutboxDrainSeconds < 0 {
+			t.Errorf("%s %s: ratio %v, sustained %v, drain %vs", x.Engine, x.Op, x.Ratio, x.SustainedRatio, x.OutboxDrainSeconds)
 		}
 	}
 	for _, e := range []string{"sqlite", "postgres"} {
