@@ -7,7 +7,11 @@ package qr
 import (
 	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"strconv"
+	"sync"
 
 	qrcode "github.com/skip2/go-qrcode"
 )
@@ -33,21 +37,55 @@ func Bitmap(content string) ([][]bool, error) {
 // (size <= 0 means DefaultPNGSize). Every module gets the same whole
 // number of pixels, so the edge is rounded up to a multiple of the symbol
 // size: modules of uneven width make scanners stumble.
+//
+// It draws the symbol itself, from one encoding, as a two-colour image:
+// the library's own PNG encodes the symbol again (mask selection included)
+// and compresses at the slowest level, which made a deposit notice's QR
+// code the largest cost of sending it.
 func PNG(content string, size int) ([]byte, error) {
 	if size <= 0 {
 		size = DefaultPNGSize
 	}
-	q, err := qrcode.New(content, level)
+	bm, err := Bitmap(content)
 	if err != nil {
+		return nil, err
+	}
+	n := len(bm)
+	scale := (size + n - 1) / n
+	img := image.NewPaletted(image.Rect(0, 0, n*scale, n*scale), color.Palette{color.White, color.Black})
+	for y, row := range bm {
+		line := img.Pix[y*scale*img.Stride : y*scale*img.Stride+n*scale]
+		for x, dark := range row {
+			if dark {
+				for i := range scale {
+					line[x*scale+i] = 1
+				}
+			}
+		}
+		for i := 1; i < scale; i++ {
+			copy(img.Pix[(y*scale+i)*img.Stride:], line)
+		}
+	}
+	var b bytes.Buffer
+	if err := pngEncoder.Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("qr: %w", err)
 	}
-	n := len(q.Bitmap())
-	b, err := q.PNG(-((size + n - 1) / n)) // negative: pixels per module
-	if err != nil {
-		return nil, fmt.Errorf("qr: %w", err)
-	}
-	return b, nil
+	return b.Bytes(), nil
 }
+
+// pngEncoder reuses its compressor between images: making a new one is a
+// good part of encoding a small image.
+var pngEncoder = &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &encoderPool{}}
+
+// encoderPool is a png.EncoderBufferPool safe for concurrent use.
+type encoderPool struct{ p sync.Pool }
+
+func (e *encoderPool) Get() *png.EncoderBuffer {
+	b, _ := e.p.Get().(*png.EncoderBuffer)
+	return b // nil makes the encoder allocate one
+}
+
+func (e *encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
 
 // SVG renders content as a scalable SVG image: one path of unit squares,
 // crisp at any size, with the quiet zone and a white background.

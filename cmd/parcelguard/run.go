@@ -55,6 +55,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and print the schema version", runMigrate},
 		{"admin", "administrative tasks: create-key", runAdmin},
 		{"audit", "audit log tasks: verify", runAudit},
+		{"bench", "measure the service against its storage floor on each store engine", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

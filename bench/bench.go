@@ -1,0 +1,258 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/service"
+)
+
+// Service is a running parcelguard service for the bench to drive.
+type Service struct {
+	// URL is the base URL of its HTTP API.
+	URL string
+	// Svc and Store are the running service's own, used only to set up
+	// (sites, keys, parcels), to read the PINs recipients would receive,
+	// and to see when the scheduler and the outbox are done.
+	Svc   *service.Service
+	Store parcelguard.Store
+	// Stop shuts the service down and releases its data.
+	Stop func() error
+}
+
+// Engine is a store engine to measure. Each call gives a fresh, empty
+// store, so the floor and the service start alike.
+type Engine struct {
+	Name string
+	// Open opens a store for the floor, with the durability settings the
+	// service uses; close closes it and releases its data.
+	Open func(ctx context.Context) (store parcelguard.Store, close func() error, err error)
+	// Start starts the service, wired as serve wires it, on a free
+	// loopback port.
+	Start func(ctx context.Context) (*Service, error)
+}
+
+// Config is a bench run.
+type Config struct {
+	Engines []Engine
+	// Duration is the longest one phase (one operation on one engine,
+	// floor or service) runs.
+	Duration time.Duration
+	// Concurrency is how many workers (store callers or HTTP clients) run
+	// at once.
+	Concurrency int
+	// Progress, if set, gets a progress bar (a terminal).
+	Progress io.Writer
+	// CPUProfile, if set, gets a CPU profile of the service phases.
+	CPUProfile io.Writer
+}
+
+// floorRateBound is a generous bound of the floor's ops/s on a small
+// machine; it sizes the floor's parcel pool, which ends a phase early if
+// it runs out (the ops/s stay right, over a shorter phase).
+const floorRateBound = 6000
+
+// phasesPerEngine is floor and service for each of three operations.
+const phasesPerEngine = 6
+
+// Run measures every engine and returns the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Duration <= 0 {
+		return nil, errors.New("bench: duration must be positive")
+	}
+	if cfg.Concurrency < 1 {
+		return nil, errors.New("bench: concurrency must be at least 1")
+	}
+	if len(cfg.Engines) == 0 {
+		return nil, errors.New("bench: no engine to measure")
+	}
+	r := &Report{DurationSeconds: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency,
+		GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
+	p := newProgress(cfg.Progress, phasesPerEngine*len(cfg.Engines), cfg.Duration)
+	defer p.done()
+	for _, e := range cfg.Engines {
+		res, err := runEngine(ctx, cfg, e, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Name, err)
+		}
+		r.Results = append(r.Results, res...)
+		cfg.CPUProfile = nil // one profile per run: the first engine's
+	}
+	return r, nil
+}
+
+func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Result, err error) {
+	p.setLabel(e.Name + ": seeding the floor")
+	f, err := openFloor(ctx, cfg, e)
+	if err != nil {
+		return nil, fmt.Errorf("floor: %w", err)
+	}
+	defer func() { err = errors.Join(err, f.close()) }()
+	p.setLabel(e.Name + ": starting the service")
+	s, err := startService(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	defer func() { err = errors.Join(err, s.stop()) }()
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	// Each operation runs on the floor and then at once on the service,
+	// so that both meet the same machine, however busy it is.
+	var floor, svc [3]Stats
+	var drain [3]time.Duration
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"floor deposit", func() (err error) { floor[0], err = f.deposit(ctx, cfg, p); return err }},
+		{"service seeding", func() error { return s.seed(ctx, poolSize(max(floor[0].OpsPerSec*1.25, 50), cfg), cfg.Concurrency) }},
+		{"service deposit", func() (err error) { svc[0], drain[0], err = s.deposit(ctx, cfg, p); return err }},
+		{"floor pickup", func() (err error) { floor[1], err = f.pickup(ctx, cfg, p); return err }},
+		{"service pickup", func() (err error) { svc[1], drain[1], err = s.pickup(ctx, cfg, p); return err }},
+		{"floor expiry", func() (err error) { floor[2], err = f.expire(ctx, cfg, p); return err }},
+		{"service expiry", func() (err error) {
+			svc[2], drain[2], err = s.expire(ctx, cfg, p, poolSize(max(floor[2].OpsPerSec, 50), cfg))
+			return err
+		}},
+	}
+	for _, step := range steps {
+		p.setLabel(e.Name + " " + step.name)
+		if err := step.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", step.name, err)
+		}
+	}
+	for i, op := range []string{OpDeposit, OpPickup, OpExpiry} {
+		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds()}
+		if floor[i].OpsPerSec > 0 {
+			r.Ratio = math.Round(svc[i].OpsPerSec/floor[i].OpsPerSec*1000) / 1000
+			if t := svc[i].Seconds + drain[i].Seconds(); t > 0 {
+				r.SustainedRatio = math.Round(float64(svc[i].Ops)/t/floor[i].OpsPerSec*1000) / 1000
+			}
+		}
+		res = append(res, r)
+	}
+	return res, nil
+}
+
+// floorRun is the floor of one engine: a store and its parcels.
+type floorRun struct {
+	store      parcelguard.Store
+	close      func() error
+	w          *world
+	pick, rest []int // deposited parcels kept for pickup and for expiry
+	picked     []int
+}
+
+func openFloor(ctx context.Context, cfg Config, e Engine) (*floorRun, error) {
+	store, closeStore, err := e.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := code.GenerateKeyring()
+	if err != nil {
+		return nil, errors.Join(err, closeStore())
+	}
+	svc := service.New(service.Config{Store: store, Clock: parcelguard.SystemClock{}, Keys: keys})
+	w, err := newWorld(ctx, svc, store, poolSize(floorRateBound, cfg))
+	if err != nil {
+		return nil, errors.Join(err, closeStore())
+	}
+	return &floorRun{store: store, close: closeStore, w: w}, nil
+}
+
+func (f *floorRun) update(fn func(context.Context, parcelguard.Tx, *item) error) func(context.Context, int, int) error {
+	return func(ctx context.Context, _ int, i int) error {
+		it := &f.w.items[i]
+		return f.store.Update(ctx, func(tx parcelguard.Tx) error { return fn(ctx, tx, it) })
+	}
+}
+
+func (f *floorRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, error) {
+	cpu := cpuTime()
+	deposited, s, err := measure(ctx, cfg, p, f.w.all(), f.update(floorDeposit))
+	f.pick, f.rest = split(deposited)
+	return withCPU(s, cpuTime()-cpu), err
+}
+
+func (f *floorRun) pickup(ctx context.Context, cfg Config, p *progress) (s Stats, err error) {
+	cpu := cpuTime()
+	f.picked, s, err = measure(ctx, cfg, p, f.pick, f.update(floorPickup))
+	return withCPU(s, cpuTime()-cpu), err
+}
+
+func (f *floorRun) expire(ctx context.Context, cfg Config, p *progress) (Stats, error) {
+	cpu := cpuTime()
+	_, s, err := measure(ctx, cfg, p, append(f.rest, notIn(f.pick, f.picked)...), f.update(floorExpire))
+	return withCPU(s, cpuTime()-cpu), err
+}
+
+// measure runs op over the items (indexes into the world) and returns the
+// ones it completed and the phase's stats.
+func measure(ctx context.Context, cfg Config, p *progress, items []int, op func(ctx context.Context, worker, item int) error) ([]int, Stats, error) {
+	done := make([]bool, len(items))
+	lat, elapsed, err := phase(ctx, cfg.Concurrency, len(items), cfg.Duration, p, func(ctx context.Context, worker, i int) error {
+		if err := op(ctx, worker, items[i]); err != nil {
+			return err
+		}
+		done[i] = true // each i goes to one worker; read after all finished
+		return nil
+	})
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	var completed []int
+	for i, ok := range done {
+		if ok {
+			completed = append(completed, items[i])
+		}
+	}
+	return completed, summarize(lat, elapsed), nil
+}
+
+// poolSize is how many parcels a run seeds for rate ops/s over a phase.
+func poolSize(rate float64, cfg Config) int {
+	return int(math.Ceil(rate*cfg.Duration.Seconds())) + cfg.Concurrency
+}
+
+// split keeps a third of the deposited parcels back from pickup for the
+// expiry phase.
+func split(deposited []int) (pickup, expiry []int) {
+	n := len(deposited) * 2 / 3
+	return deposited[:n:n], deposited[n:]
+}
+
+// notIn returns the items of all not in some.
+func notIn(all, some []int) []int {
+	in := make(map[int]bool, len(some))
+	for _, i := range some {
+		in[i] = true
+	}
+	var out []int
+	for _, i := range all {
+		if !in[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (w *world) all() []int {
+	out := make([]int, len(w.items))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}

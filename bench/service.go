@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	nethttp "net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/client"
+	"github.com/parcelguard/parcelguard/service"
+)
+
+// pollEvery is how often the bench looks whether the scheduler or the
+// outbox is done.
+const pollEvery = 20 * time.Millisecond
+
+// serviceRun is a running service of one engine, its parcels and clients.
+type serviceRun struct {
+	s          *Service
+	w          *world
+	courier    *client.Client
+	kiosks     map[string]*client.Client
+	closeIdle  func()
+	pick, rest []int
+	picked     []int
+}
+
+func startService(ctx context.Context, e Engine) (*serviceRun, error) {
+	s, err := e.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &serviceRun{s: s}, nil
+}
+
+func (r *serviceRun) stop() error {
+	if r.closeIdle != nil {
+		r.closeIdle()
+	}
+	return r.s.Stop()
+}
+
+// seed creates the service's network with n parcels and the clients. A
+// service faster than its floor would run its pool dry and end the phase
+// early, with its ops/s still right.
+func (r *serviceRun) seed(ctx context.Context, n, workers int) (err error) {
+	if r.w, err = newWorld(ctx, r.s.Svc, r.s.Store, n); err != nil {
+		return err
+	}
+	r.courier, r.kiosks, r.closeIdle, err = clients(ctx, r.s, r.w, workers)
+	return err
+}
+
+// deposit measures couriers' deposits over the API. Its CPU time counts
+// until the outbox has sent the deposit notices.
+func (r *serviceRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
+	cpu := cpuTime()
+	deposited, st, err := measure(ctx, cfg, p, r.w.all(), func(ctx context.Context, _ int, i int) error {
+		x, err := r.courier.Deposit(ctx, r.w.items[i].parcel)
+		if err == nil && x.State != string(parcelguard.ParcelDeposited) {
+			err = fmt.Errorf("parcel %s is %s after deposit", x.ID, x.State)
+		}
+		return err
+	})
+	if err != nil {
+		return st, 0, err
+	}
+	drain, err := drainOutbox(ctx, r.s.Store)
+	r.pick, r.rest = split(deposited)
+	return withCPU(st, cpuTime()-cpu), drain, err
+}
+
+// pickup measures kiosks' pickups with the recipients' PINs over the API.
+func (r *serviceRun) pickup(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
+	if err := readPINs(ctx, r.s.Svc, r.w, r.pick, cfg.Concurrency); err != nil {
+		return Stats{}, 0, err
+	}
+	digits := parcelguard.Recipient{Phone: recipientPhone}.PhoneDigits(parcelguard.PhoneFactorDigits)
+	cpu := cpuTime()
+	picked, st, err := measure(ctx, cfg, p, r.pick, func(ctx context.Context, _ int, i int) error {
+		it := &r.w.items[i]
+		res, err := r.kiosks[it.site].Pickup(ctx, it.site, it.pin, digits)
+		if err == nil && res.ParcelID != it.parcel {
+			err = fmt.Errorf("pickup opened %s, want %s", res.ParcelID, it.parcel)
+		}
+		return err
+	})
+	if err != nil {
+		return st, 0, err
+	}
+	r.picked = picked
+	drain, err := drainOutbox(ctx, r.s.Store)
+	return withCPU(st, cpuTime()-cpu), drain, err
+}
+
+// expire measures the scheduler expiring up to limit parcels.
+func (r *serviceRun) expire(ctx context.Context, cfg Config, p *progress, limit int) (Stats, time.Duration, error) {
+	items := append(r.rest, notIn(r.pick, r.picked)...)
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	st, cpu, err := expireAll(ctx, r.s.Store, r.w, items, p, cfg.Duration)
+	if err != nil {
+		return st, 0, err
+	}
+	drain, err := drainOutbox(ctx, r.s.Store)
+	return withCPU(st, cpuTime()-cpu), drain, err
+}
+
+// clients makes the API keys of a courier and of each site's kiosk and
+// returns their clients, all sharing one transport that keeps a
+// connection per worker. Retries are off: every failure counts.
+func clients(ctx context.Context, s *Service, w *world, workers int) (*client.Client, map[string]*client.Client, func(), error) {
+	tr := nethttp.DefaultTransport.(*nethttp.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 2*workers, 2*workers
+	hc := &nethttp.Client{Transport: tr, Timeout: time.Minute}
+	base, err := client.New(s.URL, client.WithHTTPClient(hc), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}),
+		client.WithUserAgent("parcelguard-bench"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	token, _, err := s.Svc.CreateAPIKey(ctx, parcelguard.System, service.NewAPIKeyInput{Role: parcelguard.RoleCourier,
+		CarrierID: w.carrier.ID, Name: "bench courier"})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	courier := base.WithToken(token)
+	kiosks := map[string]*client.Client{}
+	for _, site := range w.sites {
+		token, _, err := s.Svc.CreateAPIKey(ctx, parcelguard.System, service.NewAPIKeyInput{Role: parcelguard.RoleKiosk,
+			SiteID: site.ID, Name: "bench kiosk"})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		kiosks[site.ID] = base.WithToken(token)
+	}
+	return courier, kiosks, tr.CloseIdleConnections, nil
+}
+
+// readPINs learns the PINs of the items as the recipients would, from the
+// sealed copy the deposit notice is rendered from.
+func readPINs(ctx context.Context, svc *service.Service, w *world, items []int, workers int) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan int)
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				pin, _, err := svc.PickupCode(ctx, w.items[i].parcel)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					continue
+				}
+				w.items[i].pin = pin
+			}
+		})
+	}
+	for _, i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// expireAll makes the items' expiry timers due at one moment a little
+// ahead, and measures how long the running scheduler takes to fire them
+// all: from that moment until no timer is due and every item is expired.
+func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []int, p *progress, limit time.Duration) (Stats, time.Duration, error) {
+	// Rescheduling must be done before the moment, or the scheduler would
+	// start early; a late finish only makes the measure conservative.
+	at := time.Now().Add(500*time.Millisecond + time.Duration(len(items))*50*time.Microsecond).Truncate(time.Millisecond)
+	for from := 0; from < len(items); from += seedChunk {
+		chunk := items[from:min(from+seedChunk, len(items))]
+		err := store.Update(ctx, func(tx parcelguard.Tx) error {
+			for _, i := range chunk {
+				if err := tx.ScheduleTimer(ctx, &parcelguard.Timer{ID: parcelguard.NewID("tmr", at), Kind: parcelguard.TimerExpiry,
+					ParcelID: w.items[i].parcel, DueAt: at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return Stats{}, 0, fmt.Errorf("reschedule expiry timers: %w", err)
+		}
+	}
+	if wait := time.Until(at); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return Stats{}, 0, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	cpu := cpuTime()
+	var fired atomic.Int64
+	p.startPhase(limit, &fired)
+	defer p.endPhase()
+	next := 0 // items before next are known to be expired
+	for {
+		var due []*parcelguard.Timer
+		now := time.Now()
+		err := store.View(ctx, func(tx parcelguard.Tx) (err error) {
+			if due, err = tx.DueTimers(ctx, now, 1); err != nil || len(due) > 0 {
+				return err
+			}
+			// No timer is due: check the items, from where the last
+			// look stopped, since a claimed timer may not have committed.
+			for ; next < len(items); next++ {
+				x, err := tx.Parcel(ctx, w.items[items[next]].parcel)
+				if err != nil {
+					return err
+				}
+				if x.State != parcelguard.ParcelExpired {
+					return nil
+				}
+				fired.Store(int64(next + 1))
+			}
+			return nil
+		})
+		if err != nil {
+			return Stats{}, 0, err
+		}
+		if len(due) == 0 && next == len(items) {
+			return throughput(len(items), now.Sub(at)), cpu, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Stats{}, 0, ctx.Err()
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// drainOutbox waits until the outbox has no pending message and returns
+// how long that took.
+func drainOutbox(ctx context.Context, store parcelguard.Store) (time.Duration, error) {
+	start := time.Now()
+	for {
+		var pending []*parcelguard.Message
+		err := store.View(ctx, func(tx parcelguard.Tx) (err error) {
+			pending, err = tx.Messages(ctx, parcelguard.MessageFilter{State: parcelguard.MessagePending, Limit: 1})
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("outbox: %w", err)
+		}
+		if len(pending) == 0 {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(pollEvery):
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/service"
+)
+
+// benchSites spreads the work over several lockers, and so over several
+// audit streams and locker guards, as production traffic is.
+const benchSites = 8
+
+// recipientPhone is every bench recipient's phone; the carrier asks for its
+// last digits at pickup, as carriers do by default.
+const recipientPhone = "+4915112345678"
+
+// seedChunk is how many parcels one seeding transaction writes; seedWriters
+// run such transactions concurrently.
+const (
+	seedChunk   = 500
+	seedWriters = 4
+)
+
+// item is one parcel of a run: reserved into its own compartment, then
+// deposited, then picked up or expired.
+type item struct {
+	parcel, compartment, site string
+	// code is the pickup grant's code hash (floor); pin the PIN (service).
+	code []byte
+	pin  string
+	// timer is the parcel's expiry timer (floor).
+	timer string
+}
+
+// world is one run's network: a carrier, its sites and a pool of parcels.
+type world struct {
+	carrier *parcelguard.Carrier
+	sites   []*parcelguard.Site
+	items   []item
+}
+
+// newWorld creates the carrier and sites through the use cases (so they
+// have their audit events) and n reserved parcels straight through the
+// store, in bulk, since seeding is not what is measured.
+func newWorld(ctx context.Context, svc *service.Service, store parcelguard.Store, n int) (*world, error) {
+	w := &world{}
+	var err error
+	if w.carrier, err = svc.CreateCarrier(ctx, parcelguard.System, parcelguard.Carrier{Name: "Bench Express", PhoneFactor: true}); err != nil {
+		return nil, err
+	}
+	for i := range benchSites {
+		s, err := svc.CreateSite(ctx, parcelguard.System, parcelguard.Site{Name: fmt.Sprintf("Bench %d", i),
+			Address: fmt.Sprintf("Bench Street %d", i+1), Lat: 52.2 + float64(i)/100, Lon: 21.0, TimeZone: "Europe/Warsaw", OpeningHours: "24/7"})
+		if err != nil {
+			return nil, err
+		}
+		w.sites = append(w.sites, s)
+	}
+	w.items = make([]item, n)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan int)
+	)
+	for range seedWriters {
+		wg.Go(func() {
+			for from := range next {
+				if err := w.seed(ctx, store, from, min(from+seedChunk, n)); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for from := 0; from < n; from += seedChunk {
+		next <- from
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("seed parcels: %w", errs[0])
+	}
+	return w, nil
+}
+
+// seed writes items [from, to) as parcels reserved into compartments.
+func (w *world) seed(ctx context.Context, store parcelguard.Store, from, to int) error {
+	now := time.Now()
+	return store.Update(ctx, func(tx parcelguard.Tx) error {
+		for i := from; i < to; i++ {
+			site := w.sites[i%len(w.sites)]
+			c := &parcelguard.Compartment{ID: parcelguard.NewID("cmp", now), SiteID: site.ID, Label: fmt.Sprintf("B%d", i),
+				Size: parcelguard.SizeM, State: parcelguard.CompartmentFree}
+			p := &parcelguard.Parcel{ID: parcelguard.NewID("par", now), CarrierID: w.carrier.ID, TrackingNumber: fmt.Sprintf("BENCH-%09d", i),
+				Recipient: parcelguard.Recipient{Name: "Bench Recipient", Phone: recipientPhone, Email: "recipient@example.com", Language: "en"},
+				Size:      parcelguard.SizeS, Mode: parcelguard.HandoverLocker, State: parcelguard.ParcelAnnounced, SiteID: site.ID,
+				CreatedAt: now, UpdatedAt: now}
+			if err := tx.CreateCompartment(ctx, c); err != nil {
+				return err
+			}
+			if err := tx.CreateParcel(ctx, p); err != nil {
+				return err
+			}
+			if err := c.Reserve(p.ID); err != nil {
+				return err
+			}
+			p.State, p.CompartmentID = parcelguard.ParcelReserved, c.ID
+			if err := tx.SaveCompartment(ctx, c); err != nil {
+				return err
+			}
+			if err := tx.SaveParcel(ctx, p); err != nil {
+				return err
+			}
+			w.items[i] = item{parcel: p.ID, compartment: c.ID, site: site.ID}
+		}
+		return nil
+	})
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return b
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/bench"
+	"github.com/parcelguard/parcelguard/postgres"
+	"github.com/parcelguard/parcelguard/sqlite"
+)
+
+// benchTick is the bench service's scheduler and dispatcher interval:
+// short, so the expiry phase measures firing timers rather than waiting for
+// a tick, and the outbox's drain time says how far sending lagged behind.
+// Under load both loop without waiting for a tick anyway.
+const benchTick = 100 * time.Millisecond
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench", "Measures deposit, pickup and expiry on each store engine twice: straight on the store\n"+
+		"(the floor: the service's transactions, same durability) and through the HTTP API of a\n"+
+		"running service with its scheduler and notification outbox, from concurrent clients\n"+
+		"over loopback. Prints ops/s, latency percentiles and the ratio service/floor.\n"+
+		"PostgreSQL is measured in scratch databases it creates on the --db server and drops.")
+	duration := fs.Duration("duration", 10*time.Second, "longest run of each phase (an operation on an engine, floor or service)")
+	concurrency := fs.Int("concurrency", 32, "concurrent workers: store callers for the floor, HTTP clients for the service")
+	engines := fs.String("engines", "", "comma-separated engines: sqlite, postgres (default sqlite, plus postgres when --db is a postgres:// URL)")
+	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *duration <= 0 {
+		return fmt.Errorf("--duration %v: must be positive", *duration)
+	}
+	if *concurrency < 1 || *concurrency > 4096 {
+		return fmt.Errorf("--concurrency %d: must be between 1 and 4096", *concurrency)
+	}
+	names, err := benchEngines(*engines, *db)
+	if err != nil {
+		return err
+	}
+	cfg := bench.Config{Duration: *duration, Concurrency: *concurrency}
+	for _, name := range names {
+		if name == "sqlite" {
+			cfg.Engines = append(cfg.Engines, sqliteBenchEngine())
+		} else {
+			cfg.Engines = append(cfg.Engines, postgresBenchEngine(*db))
+		}
+	}
+	if isTerminal(e.stderr) {
+		cfg.Progress = e.stderr
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
+	report, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return report.WriteJSON(e.stdout)
+	}
+	return report.WriteTable(e.stdout)
+}
+
+// benchEngines checks --engines against --db and returns the engine names.
+func benchEngines(list, db string) ([]string, error) {
+	isPG := strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+	if db != "" && !isPG {
+		return nil, fmt.Errorf("--db %q: want a postgres:// URL (SQLite always runs in a temporary directory)", redactURL(db))
+	}
+	if list == "" {
+		if isPG {
+			return []string{"sqlite", "postgres"}, nil
+		}
+		return []string{"sqlite"}, nil
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case n != "sqlite" && n != "postgres":
+			return nil, fmt.Errorf("--engines: unknown engine %q: want sqlite or postgres", n)
+		case slices.Contains(names, n):
+			return nil, fmt.Errorf("--engines: %s named twice", n)
+		case n == "postgres" && !isPG:
+			return nil, errors.New("--engines postgres: give the server with --db postgres://USER@HOST:PORT/DB")
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+// sqliteBenchEngine opens each store in a fresh temporary directory with
+// the engine's defaults, which are serve's (WAL, synchronous=FULL).
+func sqliteBenchEngine() bench.Engine {
+	return bench.Engine{
+		Name: "sqlite",
+		Open: func(ctx context.Context) (parcelguard.Store, func() error, error) {
+			dir, err := os.MkdirTemp("", "parcelguard-bench-")
+			if err != nil {
+				return nil, nil, err
+			}
+			db, err := sqlite.Open(ctx, filepath.Join(dir, "parcelguard.db"))
+			if err != nil {
+				return nil, nil, errors.Join(err, os.RemoveAll(dir))
+			}
+			return db, func() error { return errors.Join(db.Close(), os.RemoveAll(dir)) }, nil
+		},
+		Start: func(ctx context.Context) (*bench.Service, error) {
+			dir, err := os.MkdirTemp("", "parcelguard-bench-")
+			if err != nil {
+				return nil, err
+			}
+			s, err := startBenchApp(ctx, storeFlags{dataDir: dir}, func() error { return os.RemoveAll(dir) })
+			if err != nil {
+				return nil, errors.Join(err, os.RemoveAll(dir))
+			}
+			return s, nil
+		},
+	}
+}
+
+// postgresBenchEngine gives each store a scratch database on the server of
+// adminURL, dropped afterwards; nothing is written to adminURL's database.
+func postgresBenchEngine(adminURL string) bench.Engine {
+	return bench.Engine{
+		Name: "postgres",
+		Open: func(ctx context.Context) (parcelguard.Store, func() error, error) {
+			u, drop, err := scratchDatabase(ctx, adminURL)
+			if err != nil {
+				return nil, nil, err
+			}
+			db, err := postgres.Open(ctx, u)
+			if err != nil {
+				return nil, nil, errors.Join(fmt.Errorf("open scratch database: %w", err), drop())
+			}
+			return db, func() error { db.Close(); return drop() }, nil
+		},
+		Start: func(ctx context.Context) (*bench.Service, error) {
+			u, drop, err := scratchDatabase(ctx, adminURL)
+			if err != nil {
+				return nil, err
+			}
+			dir, err := os.MkdirTemp("", "parcelguard-bench-")
+			if err != nil {
+				return nil, errors.Join(err, drop())
+			}
+			cleanup := func() error { return errors.Join(drop(), os.RemoveAll(dir)) }
+			s, err := startBenchApp(ctx, storeFlags{dataDir: dir, db: u}, cleanup)
+			if err != nil {
+				return nil, errors.Join(err, cleanup())
+			}
+			return s, nil
+		},
+	}
+}
+
+// startBenchApp starts the service as serve does, on a free loopback
+// port, with rate limits too high to refuse anything (their bookkeeping
+// still runs) and the notification channels on the local mailbox.
+func startBenchApp(ctx context.Context, sf storeFlags, cleanup func() error) (*bench.Service, error) {
+	a, err := startApp(ctx, appConfig{
+		store:      sf,
+		listen:     "127.0.0.1:0",
+		logger:     slog.New(slog.DiscardHandler),
+		schedTick:  benchTick,
+		keyRate:    1e9,
+		addrRate:   1e9,
+		notifyTick: benchTick,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bench.Service{URL: "http://" + a.addr, Svc: a.svc, Store: a.store,
+		Stop: func() error { return errors.Join(a.stop(), cleanup()) }}, nil
+}
+
+// scratchDatabase creates an empty database on the server of adminURL and
+// returns its URL and a function that drops it.
+func scratchDatabase(ctx context.Context, adminURL string) (string, func() error, error) {
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("--db: %w", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "parcelguard_bench_" + hex.EncodeToString(b[:])
+	exec := func(ctx context.Context, sql string) error {
+		conn, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", redactURL(adminURL), err)
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
+		return "", nil, fmt.Errorf("create scratch database: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop scratch database %s: %w", name, err)
+		}
+		return nil
+	}
+	return u.String(), drop, nil
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar belongs.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || runtime.GOOS == "windows" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
