@@ -133,7 +133,7 @@ func sqliteBenchEngine() bench.Engine {
 			if err != nil {
 				return nil, err
 			}
-			s, err := startBenchApp(ctx, storeFlags{dataDir: dir}, func() error { return os.RemoveAll(dir) })
+			s, err := startBenchApp(ctx, storeFlags{dataDir: dir, pg: defaultPGFlags()}, func() error { return os.RemoveAll(dir) })
 			if err != nil {
 				return nil, errors.Join(err, os.RemoveAll(dir))
 			}
@@ -168,7 +168,7 @@ func postgresBenchEngine(adminURL string) bench.Engine {
 				return nil, errors.Join(err, drop())
 			}
 			cleanup := func() error { return errors.Join(drop(), os.RemoveAll(dir)) }
-			s, err := startBenchApp(ctx, storeFlags{dataDir: dir, db: u}, cleanup)
+			s, err := startBenchApp(ctx, storeFlags{dataDir: dir, db: u, pg: defaultPGFlags()}, cleanup)
 			if err != nil {
 				return nil, errors.Join(err, cleanup())
 			}

@@ -31,20 +31,27 @@ type pgFlags struct {
 	connectTimeout, statementTimeout, idleInTxTO time.Duration
 }
 
+// defaultPGFlags are the pool settings serve starts with unless flags say
+// otherwise.
+func defaultPGFlags() pgFlags {
+	return pgFlags{connectTimeout: 5 * time.Second, statementTimeout: 10 * time.Second, idleInTxTO: time.Minute, maxRetries: 10}
+}
+
 func (f *storeFlags) register(fs *flag.FlagSet) {
+	d := defaultPGFlags()
 	fs.StringVar(&f.dataDir, "data-dir", "parcelguard-data", "directory for the embedded database and the keyring")
 	fs.StringVar(&f.db, "db", "", "database: a SQLite file path, a postgres:// URL, or empty for DATA-DIR/parcelguard.db")
 	fs.StringVar(&f.keyring, "keyring", "", "server key file (created with mode 0600 if missing); empty for DATA-DIR/keyring.json")
 	fs.IntVar(&f.pg.maxConns, "db-max-conns", 0, "PostgreSQL: most connections this process opens (0: the larger of 8 and 4 per CPU); "+
 		"every running transaction holds one, so instances × this must stay under the server's max_connections")
 	fs.IntVar(&f.pg.minConns, "db-min-conns", 0, "PostgreSQL: connections kept open while idle")
-	fs.DurationVar(&f.pg.connectTimeout, "db-connect-timeout", 5*time.Second, "PostgreSQL: limit for opening one connection; "+
+	fs.DurationVar(&f.pg.connectTimeout, "db-connect-timeout", d.connectTimeout, "PostgreSQL: limit for opening one connection; "+
 		"while the database is unreachable requests fail after at most this long with 503")
-	fs.DurationVar(&f.pg.statementTimeout, "db-statement-timeout", 10*time.Second, "PostgreSQL: statement_timeout of every "+
+	fs.DurationVar(&f.pg.statementTimeout, "db-statement-timeout", d.statementTimeout, "PostgreSQL: statement_timeout of every "+
 		"connection, waiting for locks included (0: none); a statement over it fails the request with 503")
-	fs.DurationVar(&f.pg.idleInTxTO, "db-idle-in-transaction-timeout", time.Minute, "PostgreSQL: idle_in_transaction_session_timeout "+
+	fs.DurationVar(&f.pg.idleInTxTO, "db-idle-in-transaction-timeout", d.idleInTxTO, "PostgreSQL: idle_in_transaction_session_timeout "+
 		"(0: none): the server ends a session that holds a transaction open without using it")
-	fs.IntVar(&f.pg.maxRetries, "db-max-retries", 10, "PostgreSQL: how often a transaction is re-run after a serialization "+
+	fs.IntVar(&f.pg.maxRetries, "db-max-retries", d.maxRetries, "PostgreSQL: how often a transaction is re-run after a serialization "+
 		"failure or deadlock (SQLSTATE 40001, 40P01) before the request fails")
 }
 
