@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Timer", func(t *testing.T) { testTimers(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("IdempotencyKey", func(t *testing.T) { testIdempotencyKeys(t, open) })
+	t.Run("Device", func(t *testing.T) { testDevice(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 }
