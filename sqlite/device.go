@@ -230,8 +230,8 @@ func (t *tx) deviceCommands(ctx context.Context, q string, args ...any) ([]*parc
 	var out []*parcelguard.DeviceCommand
 	for rows.Next() {
 		var (
-			c                             parcelguard.DeviceCommand
-			kind, state, data             string
+			c                            parcelguard.DeviceCommand
+			kind, state, data            string
 			due, leased, created, sentAt int64
 		)
 		if err := rows.Scan(&c.ID, &c.IdempotencyKey, &c.SiteID, &kind, &c.GrantID, &data, &state, &due, &leased,
