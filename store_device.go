@@ -120,3 +120,17 @@ type DeviceCommandFilter struct {
 	State  DeviceCommandState
 	Limit  int
 }
+
+// Audit event kinds of the device channel. Alarms from a locker keep the
+// locker's own kind (such as "alarm.forced_open").
+const (
+	EventLockerProvisioned EventKind = "locker.provisioned"
+	EventDoorClosed        EventKind = "door.closed"
+	EventDoorRemoteOpen    EventKind = "door.remote_open"
+	// EventDeviceRejected records a locker event that could not be applied
+	// (unknown grant, another site's grant); it is kept, not retried.
+	EventDeviceRejected EventKind = "device.rejected"
+	// EventDeviceConflict records a locker event that contradicts the
+	// cloud's state, such as a grant used at the locker and in the cloud.
+	EventDeviceConflict EventKind = "alarm.device_conflict"
+)

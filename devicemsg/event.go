@@ -17,6 +17,7 @@ const (
 	EventCollect    EventKind = "collect"     // a courier collected an expired parcel
 	EventDoorOpened EventKind = "door.opened" // a door sensor reported open
 	EventDoorClosed EventKind = "door.closed" // a door sensor reported closed
+	EventHeartbeat  EventKind = "heartbeat"   // the agent is alive; Data may carry its state
 
 	AlarmForcedOpen     EventKind = "alarm.forced_open"      // opened without an unlock
 	AlarmOpenTooLong    EventKind = "alarm.open_too_long"    // left open past the limit
@@ -27,7 +28,7 @@ const (
 
 // EventKinds lists every valid event kind.
 var EventKinds = []EventKind{
-	EventPickup, EventDeposit, EventCollect, EventDoorOpened, EventDoorClosed,
+	EventPickup, EventDeposit, EventCollect, EventDoorOpened, EventDoorClosed, EventHeartbeat,
 	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault,
 }
 
