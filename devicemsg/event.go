@@ -24,12 +24,13 @@ const (
 	AlarmAccessNotTaken EventKind = "alarm.access_not_taken" // unlocked, never opened
 	AlarmTamper         EventKind = "alarm.tamper"           // tamper switch
 	AlarmSensorFault    EventKind = "alarm.sensor_fault"     // a sensor stopped making sense
+	AlarmGuessing       EventKind = "alarm.guessing"         // the kiosk's failure budget is spent
 )
 
 // EventKinds lists every valid event kind.
 var EventKinds = []EventKind{
 	EventPickup, EventDeposit, EventCollect, EventDoorOpened, EventDoorClosed, EventHeartbeat,
-	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault,
+	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault, AlarmGuessing,
 }
 
 // Valid reports whether k is a known event kind.
