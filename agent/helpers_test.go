@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/agent"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/devicemsg"
 	"github.com/parcelguard/parcelguard/lockhw"
 	pgnats "github.com/parcelguard/parcelguard/nats"
 	"github.com/parcelguard/parcelguard/service"
@@ -121,20 +123,24 @@ func natsServerBin(t *testing.T) string {
 // event consumer) and one locker agent on simulated hardware, sharing one
 // manual clock.
 type world struct {
-	t       *testing.T
-	ctx     context.Context
-	clock   *parcelguard.ManualClock
-	svc     *service.Service
-	db      *sqlite.DB
-	site    *parcelguard.Site
-	courier parcelguard.Principal
-	carrier parcelguard.Principal
-	srv     server
-	cloud   *pgnats.Cloud
-	agent   *agent.Agent
-	sim     *lockhw.Sim
-	prov    *agent.Provisioning
-	stopAg  func()
+	t          *testing.T
+	ctx        context.Context
+	clock      *parcelguard.ManualClock
+	keys       *code.Keyring
+	cloudCreds pgnats.Credentials
+	dir        string
+	svc        *service.Service
+	db         *sqlite.DB
+	site       *parcelguard.Site
+	courier    parcelguard.Principal
+	carrier    parcelguard.Principal
+	srv        server
+	cloud      *pgnats.Cloud
+	agent      *agent.Agent
+	sim        *lockhw.Sim
+	prov       *agent.Provisioning
+	applied    atomic.Int64 // deliveries of events to ApplyDeviceEvent
+	stopAg     func()
 }
 
 var admin = parcelguard.Principal{Role: parcelguard.RoleAdmin, KeyPrefix: "pgk_test"}
@@ -162,7 +168,7 @@ func newWorld(t *testing.T, externalServer bool) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	w := &world{t: t, ctx: ctx, db: db, clock: parcelguard.NewManualClock(time.Now().UTC().Truncate(time.Second))}
+	w := &world{t: t, ctx: ctx, db: db, keys: keys, dir: dir, clock: parcelguard.NewManualClock(time.Now().UTC().Truncate(time.Second))}
 	w.svc = service.New(service.Config{Store: db, Clock: w.clock, Keys: keys, Logger: quiet})
 	w.site = must[*parcelguard.Site](t)(w.svc.CreateSite(ctx, admin, parcelguard.Site{Name: "Station", Address: "Platz 1", Lat: 48, Lon: 11}))
 	for _, l := range []string{"A1", "A2", "A3"} {
@@ -200,6 +206,7 @@ func newWorld(t *testing.T, externalServer bool) *world {
 	}
 	w.srv.Start(t)
 	t.Cleanup(w.srv.Stop)
+	w.cloudCreds = cloudCreds
 	w.cloud, err = pgnats.Connect(ctx, w.srv.URL(), cloudCreds, pgnats.CloudOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +216,7 @@ func newWorld(t *testing.T, externalServer bool) *world {
 		t.Fatal(err)
 	}
 	bg(t, func(ctx context.Context) error { return w.svc.RunDeviceDispatcher(ctx, w.cloud, 20*time.Millisecond) })
-	bg(t, func(ctx context.Context) error { return w.cloud.ConsumeEvents(ctx, w.svc.ApplyDeviceEvent) })
+	bg(t, func(ctx context.Context) error { return w.cloud.ConsumeEvents(ctx, w.countApply) })
 
 	w.prov = &agent.Provisioning{SiteID: w.site.ID, NATSURL: w.srv.URL(), NATSUser: creds.User, NATSPassword: creds.Password,
 		CodeKeyID: lp.CodeKeyID, CodeKeys: lp.CodeKeys, PublicKeys: map[string][]byte{}}
@@ -311,4 +318,37 @@ func (w *world) eventCount(parcelID string, kind parcelguard.EventKind) int {
 		}
 	}
 	return n
+}
+
+// countApply is the cloud's event handler, counting deliveries.
+func (w *world) countApply(ctx context.Context, ev devicemsg.Event) error {
+	w.applied.Add(1)
+	return w.svc.ApplyDeviceEvent(ctx, ev)
+}
+
+// lockOf returns the lock of a compartment.
+func (w *world) lockOf(compartmentID string) int {
+	for _, c := range w.prov.Compartments {
+		if c.ID == compartmentID {
+			return c.Lock
+		}
+	}
+	w.t.Fatalf("no lock for %s", compartmentID)
+	return 0
+}
+
+// siteEvents counts the site stream's audit events by kind.
+func (w *world) siteEvents() map[parcelguard.EventKind]int {
+	var evs []*parcelguard.Event
+	if err := w.db.View(w.ctx, func(tx parcelguard.Tx) (err error) {
+		evs, err = tx.Events(w.ctx, parcelguard.EventFilter{Stream: parcelguard.SiteStream(w.site.ID)})
+		return err
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	out := map[parcelguard.EventKind]int{}
+	for _, e := range evs {
+		out[e.Kind]++
+	}
+	return out
 }

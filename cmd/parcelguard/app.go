@@ -32,6 +32,7 @@ type appConfig struct {
 	keyRate, addrRate float64
 	notify            notify.Config
 	notifyTick        time.Duration
+	devices           deviceFlags
 }
 
 // app is a running service: store, use cases, scheduler and HTTP server.
@@ -42,6 +43,8 @@ type app struct {
 	addr   string
 	logger *slog.Logger
 	stop   func() error
+	// devices is the device channel (nil when --nats-url off).
+	devices *deviceChannel
 }
 
 // startApp opens the store, starts the scheduler and serves the API until
@@ -69,8 +72,15 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: cfg.logger, Version: version,
 		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate), Mailbox: dispatcher.Mailbox()})
 
+	// Device channel (NATS): see device.go.
+	devices, err := startDevices(ctx, cfg.devices, cfg.store.dataDir, svc, store, cfg.logger)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("device channel: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
+		devices.close()
 		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
@@ -86,7 +96,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
-	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), logger: cfg.logger}
+	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), logger: cfg.logger, devices: devices}
 	a.stop = func() error {
 		shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 		defer done()
@@ -94,6 +104,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		cancel()
 		<-schedDone
 		<-notifyDone
+		devices.close()
 		if serr := <-serveDone; !errors.Is(serr, nethttp.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
