@@ -111,6 +111,11 @@ func (a *Agent) PendingEvents(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// Pending returns the events waiting in the outbox, oldest first.
+func (a *Agent) Pending(ctx context.Context) ([]devicemsg.Event, error) {
+	return a.store.pendingEvents(ctx, 1000)
+}
+
 // newEvent returns an event of this locker, stamped now.
 func (a *Agent) newEvent(kind devicemsg.EventKind, compartment string, grantIDs ...string) *devicemsg.Event {
 	now := a.clock.Now()
