@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
+	pgnats "github.com/parcelguard/parcelguard/nats"
 	"github.com/parcelguard/parcelguard/sqlite"
 )
 
@@ -25,6 +31,84 @@ func TestAgentCommand(t *testing.T) {
 		done <- run(ctx, []string{"demo", "--data-dir", dir, "--listen", "127.0.0.1:0"}, noEnv, stdout, &syncBuffer{})
 	}()
 	waitListening(t, stdout, done)
+	agentReportsIn(ctx, t, dir, nil)
+	if err := run(ctx, []string{"agent"}, noEnv, &syncBuffer{}, &syncBuffer{}); err == nil || !strings.Contains(err.Error(), "--provisioning") {
+		t.Fatalf("agent without a provisioning file: %v", err)
+	}
+}
+
+// Ensure serve on an external nats-server provisions lockers and renders
+// the server configuration they need; once the server loads it (SIGHUP),
+// the agent connects and reports in.
+func TestAgentCommandExternal(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		bin = "/usr/sbin/nats-server"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	const password = "cloud-password-for-the-test"
+	cloud, err := pgnats.CloudUserFor(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	// The operator's own configuration includes the accounts serve renders.
+	accounts := filepath.Join(dir, "nats", "accounts.conf")
+	conf := filepath.Join(dir, "nats", "server.conf")
+	acc, err := pgnats.ServerConfig{Users: []pgnats.User{cloud}}.RenderAccounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll(filepath.Dir(conf), 0o700)
+	serverConf := fmt.Sprintf("listen: \"127.0.0.1:%d\"\njetstream {\n  store_dir: %q\n}\ninclude \"accounts.conf\"\n", port, filepath.Join(t.TempDir(), "js"))
+	if err := os.WriteFile(accounts, acc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte(serverConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(bin, "-c", conf)
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start nats-server (scripts/install-test-deps.sh installs it): %v", err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	env := func(k string) string {
+		if k == "PARCELGUARD_NATS_PASSWORD" {
+			return password
+		}
+		return ""
+	}
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--data-dir", dir, "--listen", "127.0.0.1:0", "--nats-url", url}, env, stdout, &syncBuffer{})
+	}()
+	waitListening(t, stdout, done)
+	agentReportsIn(ctx, t, dir, func() {
+		// serve rewrote the file with the lockers; load it.
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if b, _ := os.ReadFile(accounts); strings.Contains(string(b), "locker-") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("serve did not render the lockers into the server configuration")
+			}
+		}
+		if err := srv.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// agentReportsIn waits for a provisioning file in dir, calls before (if
+// any), runs the agent from the file and waits until the cloud has seen it.
+func agentReportsIn(ctx context.Context, t *testing.T, dir string, before func()) {
+	t.Helper()
 	var file string
 	for deadline := time.Now().Add(20 * time.Second); file == ""; time.Sleep(50 * time.Millisecond) {
 		m, _ := filepath.Glob(filepath.Join(dir, "lockers", "*.json"))
@@ -39,12 +123,15 @@ func TestAgentCommand(t *testing.T) {
 		t.Fatalf("provisioning file %s: %v, mode %v", file, err, st.Mode())
 	}
 	siteID := strings.TrimSuffix(filepath.Base(file), ".json")
+	if before != nil {
+		before()
+	}
 
 	agentOut := &syncBuffer{}
 	agentDone := make(chan error, 1)
 	actx, stopAgent := context.WithCancel(ctx)
 	go func() {
-		agentDone <- run(actx, []string{"agent", "--provisioning", file, "--data-dir", t.TempDir(), "--heartbeat", "100ms"}, noEnv, agentOut, &syncBuffer{})
+		agentDone <- run(actx, []string{"agent", "--provisioning", file, "--data-dir", t.TempDir(), "--heartbeat", "100ms"}, noEnv, agentOut, agentOut)
 	}()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "parcelguard.db"))
 	if err != nil {
@@ -64,8 +151,5 @@ func TestAgentCommand(t *testing.T) {
 	stopAgent()
 	if err := <-agentDone; err != nil {
 		t.Fatalf("agent: %v", err)
-	}
-	if err := run(ctx, []string{"agent"}, noEnv, &syncBuffer{}, &syncBuffer{}); err == nil || !strings.Contains(err.Error(), "--provisioning") {
-		t.Fatalf("agent without a provisioning file: %v", err)
 	}
 }

@@ -71,8 +71,7 @@ type deviceChannel struct {
 }
 
 // startDevices starts (or connects to) the NATS server, provisions a locker
-// for every site that has none (embedded server only: there serve owns the
-// user list), and runs the command dispatcher and the shared events
+// for every site that has none, and runs the command dispatcher and the shared events
 // consumer until stop.
 func startDevices(ctx context.Context, f deviceFlags, dataDir string, svc *service.Service, store parcelguard.Store, log *slog.Logger) (*deviceChannel, error) {
 	if f.url == "off" {
@@ -151,11 +150,12 @@ func (d *deviceChannel) shutdown() {
 	}
 }
 
-// sync makes sure every locker has its command consumer and, with the
-// embedded server, provisions sites that have no locker yet: the
-// provisioning file for the agent is written once into
-// DATA-DIR/lockers/<site>.json (mode 0600) and holds the only copy of the
-// locker's password.
+// sync makes sure every locker has its command consumer and provisions
+// sites that have no locker yet: the provisioning file for the agent is
+// written once into DATA-DIR/lockers/<site>.json (mode 0600) and holds the
+// only copy of the locker's password. The embedded server learns the new
+// user at once; for an external server the configuration is rendered for
+// the operator to load.
 func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string, svc *service.Service, store parcelguard.Store, log *slog.Logger) error {
 	lockers, err := svc.Lockers(ctx, parcelguard.System)
 	if err != nil {
@@ -168,9 +168,6 @@ func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string,
 			return err
 		}
 	}
-	if d.emb == nil {
-		return nil
-	}
 	var sites []*parcelguard.Site
 	if err := store.View(ctx, func(tx parcelguard.Tx) (err error) {
 		sites, err = tx.Sites(ctx, parcelguard.SiteFilter{})
@@ -179,6 +176,7 @@ func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string,
 		return err
 	}
 	var errs []error
+	added := false
 	for _, s := range sites {
 		if have[s.ID] {
 			continue
@@ -191,8 +189,13 @@ func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string,
 			return err
 		}
 		if len(comps) > 0 { // a locker without compartments has nothing to run yet
-			errs = append(errs, d.provision(ctx, f, dataDir, svc, s.ID, log))
+			err := d.provision(ctx, f, dataDir, svc, s.ID, log)
+			added = added || err == nil
+			errs = append(errs, err)
 		}
+	}
+	if added && d.emb == nil {
+		errs = append(errs, d.writeExternalConfig(ctx, f, dataDir, svc, log))
 	}
 	return errors.Join(errs...)
 }
@@ -230,8 +233,10 @@ func (d *deviceChannel) provision(ctx context.Context, f deviceFlags, dataDir st
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("write provisioning of %s: %w", siteID, err)
 	}
-	if err := d.emb.AddLocker(user); err != nil {
-		return err
+	if d.emb != nil {
+		if err := d.emb.AddLocker(user); err != nil {
+			return err
+		}
 	}
 	if err := d.cloud.EnsureLocker(ctx, siteID); err != nil {
 		return err
@@ -249,3 +254,38 @@ func (d *deviceChannel) close() {
 
 // provisionInterval is how soon a new site gets its locker provisioned.
 const provisionInterval = 2 * time.Second
+
+// writeExternalConfig renders the accounts block an external nats-server
+// needs for the cloud user and every provisioned locker (the users and
+// permissions the embedded server runs) into DATA-DIR/nats/accounts.conf,
+// mode 0600. serve does not manage an external server: its configuration
+// includes the file ("include accounts.conf") and the operator reloads it
+// (SIGHUP) before the new lockers connect.
+func (d *deviceChannel) writeExternalConfig(ctx context.Context, f deviceFlags, dataDir string, svc *service.Service, log *slog.Logger) error {
+	lockers, err := svc.Lockers(ctx, parcelguard.System)
+	if err != nil {
+		return err
+	}
+	cloud, err := pgnats.CloudUserFor(f.password)
+	if err != nil {
+		return err
+	}
+	users := []pgnats.User{cloud}
+	for _, l := range lockers {
+		users = append(users, pgnats.User{Name: l.User, PasswordHash: l.PasswordHash, LockerID: l.SiteID})
+	}
+	b, err := pgnats.ServerConfig{Users: users}.RenderAccounts()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(dataDir, "nats")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "accounts.conf")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("write external nats config: %w", err)
+	}
+	log.Warn("new lockers provisioned: load the rendered configuration into the external NATS server", "file", path, "lockers", len(lockers))
+	return nil
+}
