@@ -71,8 +71,8 @@ type LockerProvision struct {
 }
 
 // ProvisionLocker records the device-channel user of a site's locker (the
-// caller made the credentials and keeps only the hash here) and returns
-// what the agent needs. Provisioning again replaces the user, so a stolen
+// caller made the credentials and keeps only the hash here), queues the
+// site's active grants for it, and returns what the agent needs. Provisioning again replaces the user, so a stolen
 // locker's credentials can be retired. Operators and admins only.
 func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, siteID, user, passwordHash string) (*LockerProvision, error) {
 	if err := require(p, parcelguard.RoleOperator); err != nil {
@@ -98,6 +98,28 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 		}
 		if err := tx.SaveLocker(ctx, l); err != nil {
 			return err
+		}
+		// A new (or replaced) locker starts with an empty store: send it
+		// every grant it must honour. The provisioning time in the key makes
+		// these commands new even for grants sent to a previous locker.
+		parcels, err := tx.Parcels(ctx, parcelguard.ParcelFilter{SiteID: siteID, State: parcelguard.ParcelDeposited})
+		if err != nil {
+			return err
+		}
+		for _, x := range parcels {
+			grants, err := tx.GrantsOfParcel(ctx, x.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range grants {
+				if g.State != parcelguard.GrantActive {
+					continue
+				}
+				key := fmt.Sprintf("grant.new:%s:%d", g.ID, now.UnixNano())
+				if _, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceGrantNew, g.ID, key, nil); err != nil {
+					return err
+				}
+			}
 		}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventLockerProvisioned, SiteID: siteID,
 			Data: map[string]string{"user": user}})

@@ -31,16 +31,20 @@ func (f *fixture) pickupEvent(g *parcelguard.Grant, seq uint64, at time.Time) de
 }
 
 // Ensure grants of a site with a locker go into the device outbox when
-// issued and ended, and not for a site without one.
+// issued and ended, not for a site without one, and that provisioning
+// queues the grants issued before.
 func TestDeviceCommandsEnqueued(t *testing.T) {
 	f := newFixture(t, parcelguard.SizeS, parcelguard.SizeS)
 	f.deposited("TRK-0000") // before provisioning: no command
 	if n := len(f.commands("")); n != 0 {
 		t.Fatalf("%d commands for a site without a locker", n)
 	}
-	f.provisionLocker()
+	f.provisionLocker() // queues the grant issued before
+	if cmds := f.commands(parcelguard.DeviceCommandPending); len(cmds) != 1 || cmds[0].Kind != parcelguard.DeviceGrantNew {
+		t.Fatalf("after provisioning: %+v, want the earlier grant", cmds)
+	}
 	x, _ := f.deposited("TRK-0001")
-	cmds := f.commands(parcelguard.DeviceCommandPending)
+	cmds := f.commands(parcelguard.DeviceCommandPending)[1:]
 	if len(cmds) != 1 || cmds[0].Kind != parcelguard.DeviceGrantNew || cmds[0].Data != nil {
 		t.Fatalf("commands %+v, want one grant.new without data", cmds)
 	}

@@ -31,6 +31,7 @@ func TestAgentCommand(t *testing.T) {
 		done <- run(ctx, []string{"demo", "--data-dir", dir, "--listen", "127.0.0.1:0"}, noEnv, stdout, &syncBuffer{})
 	}()
 	waitListening(t, stdout, done)
+	defer func() { cancel(); <-done }() // serve stops before its data directory goes
 	agentReportsIn(ctx, t, dir, nil)
 	if err := run(ctx, []string{"agent"}, noEnv, &syncBuffer{}, &syncBuffer{}); err == nil || !strings.Contains(err.Error(), "--provisioning") {
 		t.Fatalf("agent without a provisioning file: %v", err)
@@ -89,6 +90,7 @@ func TestAgentCommandExternal(t *testing.T) {
 		done <- run(ctx, []string{"demo", "--data-dir", dir, "--listen", "127.0.0.1:0", "--nats-url", url}, env, stdout, &syncBuffer{})
 	}()
 	waitListening(t, stdout, done)
+	defer func() { cancel(); <-done }() // serve stops before its data directory goes
 	agentReportsIn(ctx, t, dir, func() {
 		// serve rewrote the file with the lockers; load it.
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -146,6 +148,23 @@ func agentReportsIn(ctx context.Context, t *testing.T, dir string, before func()
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the agent never reported in; agent output:\n%s", agentOut)
+		}
+	}
+	// The grants of the parcels deposited before provisioning went out.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var pending, sent []*parcelguard.DeviceCommand
+		_ = db.View(ctx, func(tx parcelguard.Tx) (err error) {
+			if pending, err = tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{SiteID: siteID, State: parcelguard.DeviceCommandPending}); err != nil {
+				return err
+			}
+			sent, err = tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{SiteID: siteID, State: parcelguard.DeviceCommandSent})
+			return err
+		})
+		if len(pending) == 0 && len(sent) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("commands not sent: %d pending, %d sent", len(pending), len(sent))
 		}
 	}
 	stopAgent()
