@@ -111,6 +111,11 @@ func (a *Agent) PendingEvents(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// VerifyChain checks the hash chain of every event the locker recorded and
+// returns how many there are; an edit, deletion or reordering fails with
+// ErrChainBroken.
+func (a *Agent) VerifyChain(ctx context.Context) (int, error) { return a.store.verifyChain(ctx) }
+
 // Pending returns the events waiting in the outbox, oldest first.
 func (a *Agent) Pending(ctx context.Context) ([]devicemsg.Event, error) {
 	return a.store.pendingEvents(ctx, 1000)

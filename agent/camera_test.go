@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -40,7 +41,8 @@ func TestCameraBookmarks(t *testing.T) {
 		PublicKeys: map[string][]byte{"k1": make([]byte, 32)}, Compartments: []agent.Compartment{{ID: "cmp_a", Label: "A1", Lock: 1}, {ID: "cmp_b", Label: "A2", Lock: 2}}}
 	sim := lockhw.NewSim(2, clock)
 	cam := &recorder{}
-	a, err := agent.New(ctx, agent.Config{Provisioning: prov, Path: filepath.Join(t.TempDir(), "agent.db"), Driver: sim, Clock: clock,
+	path := filepath.Join(t.TempDir(), "agent.db")
+	a, err := agent.New(ctx, agent.Config{Provisioning: prov, Path: path, Driver: sim, Clock: clock,
 		Camera: cam, CameraID: "front", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -81,5 +83,21 @@ func TestCameraBookmarks(t *testing.T) {
 	}
 	if len(cam.labels) != 1 || cam.labels[0] != "front/alarm.forced_open A1" {
 		t.Errorf("camera labels %v", cam.labels)
+	}
+
+	// The outbox is the locker's audit trail: editing an event breaks it.
+	if n, err := a.VerifyChain(ctx); err != nil || n != len(evs) {
+		t.Fatalf("chain: %d events, %v; want %d intact", n, err, len(evs))
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE outbox SET body = CAST(replace(CAST(body AS TEXT), 'critical', 'info') AS BLOB) WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.VerifyChain(ctx); !errors.Is(err, agent.ErrChainBroken) {
+		t.Fatalf("edited chain: %v, want broken", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/audit"
 )
 
 func forEachServer(t *testing.T, fn func(t *testing.T, external bool)) {
@@ -48,6 +49,13 @@ func TestDepositPickupEndToEnd(t *testing.T) {
 		eventually(t, "outbox flushed", func() bool { n, _ := w.agent.PendingEvents(w.ctx); return n == 0 })
 		if n := w.eventCount(x.ID, parcelguard.EventParcelPickedUp); n != 1 {
 			t.Fatalf("%d picked_up events, want 1", n)
+		}
+		// Both audit trails hold: the cloud's hash chains and the agent's.
+		if n, err := w.agent.VerifyChain(w.ctx); err != nil || n < 2 {
+			t.Fatalf("agent chain: %d events, %v", n, err)
+		}
+		if rep, err := audit.Verify(w.ctx, w.db); err != nil || !rep.OK() {
+			t.Fatalf("cloud audit: %+v, %v", rep, err)
 		}
 	})
 }

@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -37,6 +40,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq   INTEGER PRIMARY KEY AUTOINCREMENT,
     id    TEXT NOT NULL UNIQUE,
     body  BLOB NOT NULL,
+    hash  BLOB NOT NULL,
     sent  INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE TABLE IF NOT EXISTS nonces (
@@ -195,19 +199,68 @@ func saveGuard(ctx context.Context, tx *sql.Tx, g *parcelguard.LockerGuard) erro
 }
 
 // enqueue appends ev to the outbox in tx, numbering it: Seq is the outbox
-// row's sequence, so the locker's events are numbered without gaps.
+// row's sequence, so the locker's events are numbered without gaps. The
+// outbox is also the locker's audit trail: rows are never deleted, and each
+// row's hash chains it to the previous one (chainHash), so VerifyChain
+// detects an edited, removed or reordered event.
 func enqueue(ctx context.Context, tx *sql.Tx, ev *devicemsg.Event) error {
-	var next int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox`).Scan(&next); err != nil {
+	var (
+		last int64
+		prev []byte
+	)
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	ev.Seq = uint64(next)
+	ev.Seq = uint64(last + 1)
 	b, err := devicemsg.EncodeEvent(*ev)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (seq, id, body) VALUES (?, ?, ?)`, next, ev.ID, b)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (seq, id, body, hash) VALUES (?, ?, ?, ?)`, last+1, ev.ID, b, chainHash(prev, b))
 	return err
+}
+
+// chainHash links an event's encoding to the previous event's hash.
+func chainHash(prev, body []byte) []byte {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(prev)))
+	h.Write(n[:])
+	h.Write(prev)
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// ErrChainBroken reports an outbox whose hash chain does not verify.
+var ErrChainBroken = errors.New("agent audit chain broken")
+
+// verifyChain walks the outbox in order and checks every link, the
+// numbering and that each body still decodes to its seq.
+func (s *store) verifyChain(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, body, hash FROM outbox ORDER BY seq`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var prev []byte
+	n := 0
+	for rows.Next() {
+		var (
+			seq        int64
+			body, hash []byte
+		)
+		if err := rows.Scan(&seq, &body, &hash); err != nil {
+			return n, err
+		}
+		n++
+		ev, err := devicemsg.DecodeEvent(body)
+		if err != nil || seq != int64(n) || ev.Seq != uint64(n) || !bytes.Equal(hash, chainHash(prev, body)) {
+			return n, fmt.Errorf("%w at event %d", ErrChainBroken, n)
+		}
+		prev = hash
+	}
+	return n, rows.Err()
 }
 
 // pendingEvents returns up to limit unsent events in order.
