@@ -17,18 +17,20 @@ const (
 	EventCollect    EventKind = "collect"     // a courier collected an expired parcel
 	EventDoorOpened EventKind = "door.opened" // a door sensor reported open
 	EventDoorClosed EventKind = "door.closed" // a door sensor reported closed
+	EventHeartbeat  EventKind = "heartbeat"   // the agent is alive; Data may carry its state
 
 	AlarmForcedOpen     EventKind = "alarm.forced_open"      // opened without an unlock
 	AlarmOpenTooLong    EventKind = "alarm.open_too_long"    // left open past the limit
 	AlarmAccessNotTaken EventKind = "alarm.access_not_taken" // unlocked, never opened
 	AlarmTamper         EventKind = "alarm.tamper"           // tamper switch
 	AlarmSensorFault    EventKind = "alarm.sensor_fault"     // a sensor stopped making sense
+	AlarmGuessing       EventKind = "alarm.guessing"         // the kiosk's failure budget is spent
 )
 
 // EventKinds lists every valid event kind.
 var EventKinds = []EventKind{
-	EventPickup, EventDeposit, EventCollect, EventDoorOpened, EventDoorClosed,
-	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault,
+	EventPickup, EventDeposit, EventCollect, EventDoorOpened, EventDoorClosed, EventHeartbeat,
+	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault, AlarmGuessing,
 }
 
 // Valid reports whether k is a known event kind.

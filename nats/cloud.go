@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -120,12 +121,18 @@ func (c *Cloud) ConsumeEvents(ctx context.Context, handler func(context.Context,
 	return nil
 }
 
+// dialTimeout bounds the connection handshake.
+const dialTimeout = 10 * time.Second
+
 // dial connects with credentials, reconnecting forever: a locker or cloud
 // instance must survive server restarts.
 func dial(url string, creds Credentials, log *slog.Logger, opts ...natsgo.Option) (*natsgo.Conn, error) {
 	opts = append(opts,
 		natsgo.UserInfo(creds.User, creds.Password),
 		natsgo.MaxReconnects(-1),
+		// A loaded machine (or a locker on a slow link) may take seconds
+		// to answer the handshake; nats.go's default gives up after 2 s.
+		natsgo.Timeout(dialTimeout),
 		natsgo.ErrorHandler(func(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
 			subject := ""
 			if sub != nil {

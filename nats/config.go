@@ -36,6 +36,20 @@ func (c ServerConfig) Render() ([]byte, error) {
 	if c.MQTTPort != 0 {
 		fmt.Fprintf(&b, "mqtt {\n  host: %s\n  port: %d\n}\n", q(c.Host), c.MQTTPort)
 	}
+	acc, err := c.RenderAccounts()
+	if err != nil {
+		return nil, err
+	}
+	b.Write(acc)
+	return b.Bytes(), nil
+}
+
+// RenderAccounts returns only the accounts block (the users and their
+// permissions), for an operator's own server configuration to include
+// ("include accounts.conf") and reload when lockers are provisioned.
+func (c ServerConfig) RenderAccounts() ([]byte, error) {
+	var b bytes.Buffer
+	q := strconv.Quote
 	fmt.Fprintf(&b, "accounts {\n  %s {\n    jetstream: enabled\n    users: [\n", Account)
 	for _, u := range c.Users {
 		if u.LockerID != "" {

@@ -67,3 +67,16 @@ func newCredentials(name string) (Credentials, User, error) {
 	}
 	return Credentials{User: name, Password: pw}, User{Name: name, PasswordHash: string(h)}, nil
 }
+
+// CloudUserFor returns the cloud user entry for a password the operator
+// chose, for rendering an external server's configuration.
+func CloudUserFor(password string) (User, error) {
+	if len(password) < 16 {
+		return User{}, fmt.Errorf("cloud user: the password must be at least 16 characters")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return User{}, fmt.Errorf("cloud user: hash password: %w", err)
+	}
+	return User{Name: CloudUser, PasswordHash: string(h)}, nil
+}

@@ -41,6 +41,9 @@ func TestLockerIsolation(t *testing.T) {
 			return nc.Publish(EventSubject("lb", devicemsg.EventPickup), ev)
 		})
 		denied("publish lb command", func(nc *natsgo.Conn) error { return nc.Publish(CommandSubject("lb"), []byte("{}")) })
+		// Nor may a locker queue commands for itself: only the cloud does.
+		denied("publish own command", func(nc *natsgo.Conn) error { return nc.Publish(CommandSubject("la"), []byte("{}")) })
+		denied("publish cloud-wide subject", func(nc *natsgo.Conn) error { return nc.Publish("pg.locker.la", []byte("{}")) })
 		denied("subscribe lb commands", func(nc *natsgo.Conn) error {
 			_, err := nc.SubscribeSync(CommandSubject("lb"))
 			return err

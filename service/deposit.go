@@ -126,6 +126,9 @@ func (s *Service) issuePickupGrant(ctx context.Context, tx parcelguard.Tx, x *pa
 		}
 		return nil, err
 	}
+	if err := s.deviceGrantIssued(ctx, tx, g); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 

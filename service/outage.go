@@ -346,6 +346,9 @@ func (s *Service) releaseParcel(ctx context.Context, parcelID string) (bool, err
 			if err := tx.SaveGrant(ctx, g); err != nil {
 				return err
 			}
+			if err := s.deviceGrantExtended(ctx, tx, g); err != nil {
+				return err
+			}
 		}
 		if err := s.scheduleStorageTimers(ctx, tx, x); err != nil {
 			return err

@@ -196,6 +196,7 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 		func() error { return tx.SaveCompartment(ctx, c) },
 		func() error { return tx.CancelTimers(ctx, x.ID) },
 		func() error { return s.notifyPickedUp(ctx, tx, x, g, delegate) },
+		func() error { return s.deviceGrantEnded(ctx, tx, g, "used") },
 	} {
 		if err := save(); err != nil {
 			return nil, err

@@ -124,6 +124,9 @@ func (s *Service) expire(ctx context.Context, tx parcelguard.Tx, parcelID string
 		if err := tx.SaveGrant(ctx, g); err != nil {
 			return err
 		}
+		if err := s.deviceGrantEnded(ctx, tx, g, "expired"); err != nil {
+			return err
+		}
 	}
 	if err := tx.SaveParcel(ctx, x); err != nil {
 		return err

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Outage", func(t *testing.T) { testOutage(t, open) })
 	t.Run("Doorstep", func(t *testing.T) { testDoorstep(t, open) })
 	t.Run("Account", func(t *testing.T) { testAccounts(t, open) })
+	t.Run("Device", func(t *testing.T) { testDevice(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 	t.Run("Network", func(t *testing.T) { testNetwork(t, open) })

@@ -34,7 +34,8 @@ type appConfig struct {
 	notify            notify.Config
 	notifyTick        time.Duration
 	// outage tunes the outage sweep (outageflags.go).
-	outage outageFlags
+	outage  outageFlags
+	devices deviceFlags
 }
 
 // app is a running service: store, use cases, scheduler and HTTP server.
@@ -45,6 +46,8 @@ type app struct {
 	addr   string
 	logger *slog.Logger
 	stop   func() error
+	// devices is the device channel (nil when --nats-url off).
+	devices *deviceChannel
 }
 
 // startApp opens the store, starts the scheduler and serves the API until
@@ -79,8 +82,15 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		return nil, err
 	}
 
+	// Device channel (NATS): see device.go.
+	devices, err := startDevices(ctx, cfg.devices, cfg.store.dataDir, svc, store, cfg.logger)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("device channel: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
+		devices.close()
 		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
@@ -99,7 +109,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
-	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), logger: cfg.logger}
+	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), logger: cfg.logger, devices: devices}
 	a.stop = func() error {
 		shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 		defer done()
@@ -108,6 +118,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		<-schedDone
 		<-outageDone
 		<-notifyDone
+		devices.close()
 		if serr := <-serveDone; !errors.Is(serr, nethttp.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}

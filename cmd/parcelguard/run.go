@@ -52,6 +52,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the API service, scheduler and embedded stores", runServe},
 		{"demo", "run the service with a seeded demo network and print what to try", runDemo},
+		{"agent", "run the locker agent of one site (offline codes, lock board, doors, sync)", runAgent},
 		{"migrate", "apply database migrations and print the schema version", runMigrate},
 		{"admin", "administrative tasks: create-key", runAdmin},
 		{"audit", "audit log tasks: verify", runAudit},

@@ -30,6 +30,7 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 	cfg.store.register(fs)
 	nf.register(fs)
 	cfg.outage.register(fs)
+	cfg.devices.register(fs)
 	fs.StringVar(&cfg.listen, "listen", defaultListen, "address for the HTTP API (host:port; port 0 picks a free one)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -50,6 +51,9 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 		return cfg, err
 	}
 	cfg.notifyTick = nf.interval
+	if err = cfg.devices.resolve(e); err != nil {
+		return cfg, err
+	}
 	cfg.logger, err = newLogger(e, *logLevel, *logFormat)
 	return cfg, err
 }

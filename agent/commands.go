@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/devicemsg"
+	pgnats "github.com/parcelguard/parcelguard/nats"
+)
+
+// ErrRefused wraps every reason a command is refused for good (forged,
+// another locker's, expired, replayed, unknown compartment or setting).
+var ErrRefused = errors.New("command refused")
+
+// HandleCommand verifies one signed command and carries it out. Errors
+// wrapping ErrRefused (and pgnats.ErrReject, so the channel drops the
+// message) mean the command can never be accepted; other errors are worth
+// a redelivery.
+func (a *Agent) HandleCommand(ctx context.Context, sc devicemsg.SignedCommand) error {
+	cmd, err := a.verifier.Verify(ctx, sc)
+	if err != nil {
+		var malformed = errors.Is(err, devicemsg.ErrMalformed)
+		for _, e := range []error{devicemsg.ErrUnknownKey, devicemsg.ErrSignature, devicemsg.ErrAudience, devicemsg.ErrExpired,
+			devicemsg.ErrNotYetValid, devicemsg.ErrReplay} {
+			malformed = malformed || errors.Is(err, e)
+		}
+		if malformed {
+			a.log.Warn("command refused", "err", err)
+			return errors.Join(ErrRefused, pgnats.ErrReject, err)
+		}
+		return err // the nonce store failed: try again
+	}
+	if err := a.apply(ctx, cmd); err != nil {
+		if errors.Is(err, ErrRefused) {
+			a.log.Warn("command refused", "command", cmd.ID, "kind", cmd.Kind, "err", err)
+			return errors.Join(pgnats.ErrReject, err)
+		}
+		return err
+	}
+	a.log.Info("command applied", "command", cmd.ID, "kind", cmd.Kind)
+	return nil
+}
+
+func (a *Agent) apply(ctx context.Context, cmd devicemsg.Command) error {
+	switch cmd.Kind {
+	case devicemsg.CommandGrantNew:
+		return a.grantNew(ctx, cmd.GrantNew)
+	case devicemsg.CommandGrantRevoke:
+		return a.grantRevoke(ctx, cmd.GrantRevoke)
+	case devicemsg.CommandDoorOpen:
+		lock, ok := a.lockOf(cmd.DoorOpen.Compartment)
+		if !ok {
+			return fmt.Errorf("%w: door.open of unknown compartment %s", ErrRefused, cmd.DoorOpen.Compartment)
+		}
+		// The door monitor ties the opening to the command, so it is not
+		// reported as forced.
+		return a.monitor.Unlock(ctx, a.cfg.Driver, lock, "cmd:"+cmd.ID)
+	default:
+		return a.configure(ctx, cmd.Config.Settings)
+	}
+}
+
+// grantNew stores a grant to verify offline. It is idempotent by grant id
+// (a repeat may only move its expiry later), and a grant the locker already saw end (revoked before its grant.new
+// arrived, or used) is not brought back.
+func (a *Agent) grantNew(ctx context.Context, gn *devicemsg.GrantNew) error {
+	if _, ok := a.byID[gn.Compartment]; !ok {
+		return fmt.Errorf("%w: grant %s for unknown compartment %s", ErrRefused, gn.GrantID, gn.Compartment)
+	}
+	if _, err := a.keys.Hash(gn.KeyID, "", ""); err != nil {
+		return fmt.Errorf("%w: grant %s under unknown key %s", ErrRefused, gn.GrantID, gn.KeyID)
+	}
+	return a.store.tx(ctx, func(tx *sql.Tx) error {
+		if g, err := grant(ctx, tx, gn.GrantID); err == nil {
+			// A grant seen before only ever gains time (the cloud extends
+			// deadlines while a locker is down); an ended one stays ended.
+			if (g.State == parcelguard.GrantActive || g.State == parcelguard.GrantLocked) && gn.ExpiresAt.After(g.ExpiresAt) {
+				g.ExpiresAt = gn.ExpiresAt
+				return putGrant(ctx, tx, g)
+			}
+			return nil
+		} else if !errors.Is(err, parcelguard.ErrNotFound) {
+			return err
+		}
+		return putGrant(ctx, tx, &parcelguard.Grant{ID: gn.GrantID, ParcelID: gn.ParcelID, CompartmentID: gn.Compartment,
+			Purpose: parcelguard.GrantPurpose(gn.Purpose), State: parcelguard.GrantActive, KeyID: gn.KeyID,
+			CodeHash: gn.CodeHash, PhoneHash: gn.PhoneHash, NotBefore: gn.NotBefore, ExpiresAt: gn.ExpiresAt})
+	})
+}
+
+// grantRevoke ends a grant, or leaves a tombstone for one not seen yet.
+func (a *Agent) grantRevoke(ctx context.Context, gr *devicemsg.GrantRevoke) error {
+	return a.store.tx(ctx, func(tx *sql.Tx) error {
+		g, err := grant(ctx, tx, gr.GrantID)
+		switch {
+		case errors.Is(err, parcelguard.ErrNotFound):
+			g = &parcelguard.Grant{ID: gr.GrantID, State: parcelguard.GrantRevoked, Purpose: parcelguard.PurposePickup}
+		case err != nil:
+			return err
+		default:
+			g.End(parcelguard.GrantRevoked)
+		}
+		return putGrant(ctx, tx, g)
+	})
+}
+
+// Settings the cloud may change.
+const settingHeartbeat = "heartbeat_seconds"
+
+func (a *Agent) configure(ctx context.Context, settings map[string]string) error {
+	for k, v := range settings {
+		switch k {
+		case settingHeartbeat:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 3600 {
+				return fmt.Errorf("%w: %s must be 1 to 3600", ErrRefused, k)
+			}
+		default:
+			return fmt.Errorf("%w: unknown setting %q", ErrRefused, k)
+		}
+	}
+	return a.store.tx(ctx, func(tx *sql.Tx) error {
+		for k, v := range settings {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`, k, v); err != nil {
+				return err
+			}
+			if k == settingHeartbeat {
+				n, _ := strconv.Atoi(v)
+				a.mu.Lock()
+				a.heartbeat = time.Duration(n) * time.Second
+				a.mu.Unlock()
+			}
+		}
+		return nil
+	})
+}
