@@ -67,6 +67,10 @@ type View struct {
 	// in a delegate's message.
 	Delegate, OnBehalfOf string
 	Site                 *SiteView
+	// TrackURL is the recipient's tracking page with the magic link in its
+	// fragment ("https://…/track#pgr_…"), empty for none (a delegate's
+	// message never carries the recipient's link).
+	TrackURL string
 }
 
 // SiteView is the locker as a message shows it.
@@ -200,6 +204,13 @@ func RenderContent(v *View) (*Content, error) {
 		return nil, err
 	}
 	c.SMS = strings.TrimSpace(c.SMS)
+	if v.TrackURL != "" {
+		label, err := run("track_sms")
+		if err != nil {
+			return nil, err
+		}
+		c.SMS += "\n" + label + " " + v.TrackURL // never on the first line
+	}
 	var b bytes.Buffer
 	if err := set.html.ExecuteTemplate(&b, "html", v); err != nil {
 		return nil, fmt.Errorf("render %s/%s html: %w", v.Lang, v.Kind, err)

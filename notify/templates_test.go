@@ -24,6 +24,9 @@ func sampleView(lang string, kind parcelguard.MessageKind) *View {
 		Site: &SiteView{Name: "Main Station", Address: "Bahnhofplatz 1, 80335 München", Hours: "24/7",
 			Lat: "48.140000", Lon: "11.560000",
 			MapURL: "https://www.openstreetmap.org/?mlat=48.140000&mlon=11.560000#map=18/48.140000/11.560000"}}
+	if kind != parcelguard.MessageDelegateCode && kind != parcelguard.MessageDoorstepDelegate {
+		v.TrackURL = "https://parcels.example.com/track#pgr_SAMPLE"
+	}
 	switch kind {
 	case parcelguard.MessageDeposit, parcelguard.MessageReminder:
 		v.Code, v.QRSrc = "482913", "cid:qr.msg_1@parcelguard"

@@ -13,8 +13,8 @@ import (
 
 // The operator console under /console/: overview, sites and compartments,
 // parcel search, a parcel's audit log with chain verification, the return
-// queue and (in demo and development) the local mailbox. Screens for
-// doorstep verifications and door audit logs join the menu beside these.
+// queue and (in demo and development) the local mailbox; console_more.go
+// adds outages, a locker's audit log, hotspots and doorstep reviews.
 
 func (h *Handler) registerConsole(mux *http.ServeMux) {
 	h.registerSignIn(mux, "console")
@@ -27,6 +27,7 @@ func (h *Handler) registerConsole(mux *http.ServeMux) {
 	mux.Handle("GET /console/audit", h.authed("console", h.consoleAudit))
 	mux.Handle("POST /console/audit/verify", h.authed("console", h.consoleVerify))
 	mux.Handle("GET /console/mailbox", h.authed("console", h.consoleMailbox))
+	h.registerConsoleMore(mux)
 }
 
 // overviewView is the console's start page.
@@ -57,6 +58,8 @@ func (h *Handler) consoleOverview(w http.ResponseWriter, r *http.Request, s *ser
 type siteView struct {
 	Site         *parcelguard.Site
 	Compartments []*parcelguard.Compartment
+	// Status is the locker's outage state.
+	Status *parcelguard.LockerStatus
 }
 
 func (h *Handler) consoleSite(w http.ResponseWriter, r *http.Request, s *service.SignedIn) {
@@ -74,6 +77,11 @@ func (h *Handler) consoleSite(w http.ResponseWriter, r *http.Request, s *service
 		h.fail(w, r, err)
 		return
 	}
+	st, err := h.lockerStatus(r.Context(), site.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	v := h.userView(w, r, s, "console", "console.site")
 	v.Title = site.Name
 	switch r.URL.Query().Get("done") {
@@ -83,8 +91,14 @@ func (h *Handler) consoleSite(w http.ResponseWriter, r *http.Request, s *service
 		v.Notice = v.T("console.unblocked_notice", r.URL.Query().Get("label"))
 	case "busy":
 		v.Problem = v.T("console.busy", r.URL.Query().Get("label"))
+	case "out":
+		v.Notice = v.T("console.out_notice")
+	case "in":
+		v.Notice = v.T("console.in_notice")
+	case "note":
+		v.Problem = v.T("console.note_invalid")
 	}
-	v.Data = &siteView{Site: site, Compartments: cs}
+	v.Data = &siteView{Site: site, Compartments: cs, Status: st}
 	h.render(w, r, http.StatusOK, "console_site", v)
 }
 

@@ -14,7 +14,7 @@ import (
 // deposit, grouped by locker, and expired parcels to collect for return),
 // the deposit flow (reserve a compartment, put the parcel in, confirm) and
 // collection. A courier sees only their carrier's parcels. Doorstep
-// deliveries in route order join "today" as their own section.
+// deliveries in route order are "today"'s own section (courier_doorstep.go).
 
 func (h *Handler) registerCourier(mux *http.ServeMux) {
 	h.registerSignIn(mux, "courier")
@@ -24,57 +24,36 @@ func (h *Handler) registerCourier(mux *http.ServeMux) {
 	mux.Handle("POST /courier/parcels/{id}/reserve", h.authed("courier", h.courierAction("reserve")))
 	mux.Handle("POST /courier/parcels/{id}/deposit", h.authed("courier", h.courierAction("deposit")))
 	mux.Handle("POST /courier/parcels/{id}/collect", h.authed("courier", h.courierAction("collect")))
+	h.registerCourierDoorstep(mux)
 }
 
-// siteWork is one locker's share of the day.
-type siteWork struct {
-	Site     *parcelguard.Site
-	Deposits []*parcelguard.Parcel
-	Returns  []*parcelguard.Parcel
+// todayView is the courier's day: locker stops by name, doorstep
+// deliveries in route order.
+type todayView struct {
+	Lockers  []service.ManifestStop
+	Doorstep []service.DoorstepStop
 }
 
 func (h *Handler) courierToday(w http.ResponseWriter, r *http.Request, s *service.SignedIn) {
-	bySite := map[string]*siteWork{}
-	for _, st := range []parcelguard.ParcelState{parcelguard.ParcelReserved, parcelguard.ParcelAnnounced, parcelguard.ParcelExpired} {
-		ps, err := h.svc.Parcels(r.Context(), s.Principal, parcelguard.ParcelFilter{State: st, Limit: 500})
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		for _, p := range ps {
-			if p.SiteID == "" {
-				continue // doorstep parcels have their own list
-			}
-			sw := bySite[p.SiteID]
-			if sw == nil {
-				site, err := h.svc.Site(r.Context(), s.Principal, p.SiteID)
-				if err != nil {
-					h.fail(w, r, err)
-					return
-				}
-				sw = &siteWork{Site: site}
-				bySite[p.SiteID] = sw
-			}
-			if st == parcelguard.ParcelExpired {
-				sw.Returns = append(sw.Returns, p)
-			} else {
-				sw.Deposits = append(sw.Deposits, p)
-			}
-		}
+	m, err := h.svc.CourierManifest(r.Context(), s.Principal)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
-	work := make([]*siteWork, 0, len(bySite))
-	for _, sw := range bySite {
-		work = append(work, sw)
-	}
-	sort.Slice(work, func(i, j int) bool { return work[i].Site.Name < work[j].Site.Name })
+	sort.SliceStable(m.Lockers, func(i, j int) bool { return m.Lockers[i].Site.Name < m.Lockers[j].Site.Name })
 	v := h.userView(w, r, s, "courier", "courier.today")
+	t := r.URL.Query().Get("t")
 	switch r.URL.Query().Get("done") {
 	case "deposited":
-		v.Notice = v.T("courier.deposited_notice", r.URL.Query().Get("t"))
+		v.Notice = v.T("courier.deposited_notice", t)
 	case "collected":
-		v.Notice = v.T("courier.collected_notice", r.URL.Query().Get("t"))
+		v.Notice = v.T("courier.collected_notice", t)
+	case "delivered":
+		v.Notice = v.T("courier.delivered_notice", t)
+	case "attempt":
+		v.Notice = v.T("courier.attempt_notice", t)
 	}
-	v.Data = work
+	v.Data = &todayView{Lockers: m.Lockers, Doorstep: m.Doorstep}
 	h.render(w, r, http.StatusOK, "courier_today", v)
 }
 
@@ -87,6 +66,10 @@ func (h *Handler) courierFind(w http.ResponseWriter, r *http.Request, s *service
 		var pe *parcelguard.Error
 		if err != nil && !(errors.As(err, &pe) && pe.Code == parcelguard.EINVALID) {
 			h.fail(w, r, err)
+			return
+		}
+		if len(ps) == 1 && ps[0].Mode == parcelguard.HandoverDoorstep {
+			seeOther(w, r, "/courier/doorstep/"+pathSafe(ps[0].ID))
 			return
 		}
 		if len(ps) == 1 {
@@ -143,6 +126,11 @@ func (h *Handler) courierParcel(w http.ResponseWriter, r *http.Request, s *servi
 		v.Problem = v.T("courier.no_compartment")
 	case "state":
 		v.Problem = v.T("courier.wrong_state")
+	case "reason":
+		v.Problem = v.T("courier.problem_reason")
+	}
+	if r.URL.Query().Get("done") == "replaced" && pv.Compartment != nil {
+		v.Notice = v.T("courier.replaced_notice", pv.Compartment.Label)
 	}
 	v.Data = pv
 	h.render(w, r, http.StatusOK, "courier_parcel", v)

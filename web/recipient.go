@@ -36,6 +36,7 @@ func (h *Handler) registerRecipient(mux *http.ServeMux) {
 	mux.Handle("GET /parcel", h.secure(http.HandlerFunc(h.parcelPage)))
 	mux.Handle("POST /parcel/extend", h.secure(http.HandlerFunc(h.parcelExtend)))
 	mux.Handle("POST /parcel/forget", h.secure(http.HandlerFunc(h.parcelForget)))
+	h.registerRecipientActions(mux)
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +115,16 @@ type parcelView struct {
 	// readers without script; the countdown script keeps it current.
 	Remaining string
 	Extended  bool
+	// Delegates are a deposited parcel's delegate codes; CanDelegate says
+	// whether another may be created.
+	Delegates   []service.DelegateState
+	CanDelegate bool
+	// CanRedirect is set before the deposit; Nearby lists other lockers
+	// near the current one with room for the parcel, nearest first.
+	CanRedirect bool
+	Nearby      []Nearby
+	// Doorstep is the doorstep delivery, nil for a locker parcel.
+	Doorstep *doorstepView
 }
 
 func (h *Handler) parcelPage(w http.ResponseWriter, r *http.Request) {
@@ -156,9 +167,11 @@ func (h *Handler) parcelPage(w http.ResponseWriter, r *http.Request) {
 	if !pv.Deadline.IsZero() {
 		pv.Remaining = remaining(v, pv.Deadline.Sub(h.now()))
 	}
-	if r.URL.Query().Get("done") == "extended" {
-		v.Notice = v.T("parcel.extended_notice")
+	if err := h.recipientExtras(r, v, a, pv); err != nil {
+		h.fail(w, r, err)
+		return
 	}
+	recipientOutcome(v, r)
 	v.Data = pv
 	h.render(w, r, http.StatusOK, "parcel", v)
 }

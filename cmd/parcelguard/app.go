@@ -24,8 +24,11 @@ import (
 
 // appConfig is what serve and demo need to start the service.
 type appConfig struct {
-	store     storeFlags
-	listen    string
+	store  storeFlags
+	listen string
+	// publicURL is where people reach the pages (message links); empty
+	// means http://<the listen address>.
+	publicURL string
 	logger    *slog.Logger
 	schedTick time.Duration
 	// keyRate and addrRate are requests per second (burst twice that) per
@@ -40,12 +43,14 @@ type appConfig struct {
 
 // app is a running service: store, use cases, scheduler and HTTP server.
 type app struct {
-	svc    *service.Service
-	keys   *code.Keyring
-	store  parcelguard.Store
-	addr   string
-	logger *slog.Logger
-	stop   func() error
+	svc   *service.Service
+	keys  *code.Keyring
+	store parcelguard.Store
+	addr  string
+	// publicURL is the pages' address in messages and the demo's links.
+	publicURL string
+	logger    *slog.Logger
+	stop      func() error
 	// devices is the device channel (nil when --nats-url off).
 	devices *deviceChannel
 }
@@ -67,7 +72,10 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	store := metrics.InstrumentStore(db, m)
 	clock := parcelguard.SystemClock{}
 	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys, Metrics: m, Logger: cfg.logger})
-	dispatcher, err := notify.New(cfg.notify, notify.Options{Store: store, Clock: clock, Keys: keys, Codes: svc, Logger: cfg.logger})
+	// Messages link to the tracking page; its address is known once the
+	// listener is (port 0), before the dispatcher starts.
+	links := &notify.Linked{Codes: svc, PublicURL: cfg.publicURL}
+	dispatcher, err := notify.New(cfg.notify, notify.Options{Store: store, Clock: clock, Keys: keys, Codes: links, Logger: cfg.logger})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -94,6 +102,9 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
+	if links.PublicURL == "" {
+		links.PublicURL = "http://" + ln.Addr().String()
+	}
 	srv := &nethttp.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)}
 
@@ -109,7 +120,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
-	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), logger: cfg.logger, devices: devices}
+	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), publicURL: links.PublicURL, logger: cfg.logger, devices: devices}
 	a.stop = func() error {
 		shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 		defer done()

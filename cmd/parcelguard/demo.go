@@ -34,12 +34,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("seed demo data: %w", err), a.stop())
 	}
-	web, err := seedWebDemo(ctx, a, "http://"+a.addr)
+	web, err := seedWebDemo(ctx, a, a.publicURL)
 	if err != nil {
 		return errors.Join(fmt.Errorf("seed web demo: %w", err), a.stop())
 	}
 	printDemo(e.stdout, "http://"+a.addr, cfg.store.dataDir, seed)
-	printWebDemo(e.stdout, "http://"+a.addr, web)
+	printWebDemo(e.stdout, a.publicURL, web)
 	return a.serveUntilDone(ctx)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,6 +54,7 @@ func TestDemo(t *testing.T) {
 			Items []struct {
 				Kind    string `json:"kind"`
 				Subject string `json:"subject"`
+				Text    string `json:"text"`
 			} `json:"items"`
 		}
 		if err := json.Unmarshal([]byte(body), &box); err != nil {
@@ -62,6 +64,11 @@ func TestDemo(t *testing.T) {
 		for _, m := range box.Items {
 			if m.Kind == "deposit" {
 				deposits++
+				// Every recipient message links to the tracking page,
+				// the token in the fragment.
+				if !strings.Contains(m.Text, base+"/track#pgr_") {
+					t.Errorf("deposit notice without a tracking link to %s:\n%s", base, m.Text)
+				}
 			}
 		}
 		if deposits > 0 {

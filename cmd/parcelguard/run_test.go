@@ -259,6 +259,10 @@ func TestCommandLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "PARCELGUARD_SCHEDULER_INTERVAL") {
 		t.Errorf("bad env value: %v", err)
 	}
+	err = run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--public-url", "parcels.example.com"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--public-url") {
+		t.Errorf("bad public URL: %v", err)
+	}
 	if _, err := runCLI(t, "admin", "create-key", "--data-dir", t.TempDir(), "--role", "wizard"); err == nil || !strings.Contains(err.Error(), "role") {
 		t.Errorf("bad role: %v", err)
 	}

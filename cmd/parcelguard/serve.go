@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/parcelguard/parcelguard/notify"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -32,6 +34,7 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 	cfg.outage.register(fs)
 	cfg.devices.register(fs)
 	fs.StringVar(&cfg.listen, "listen", defaultListen, "address for the HTTP API (host:port; port 0 picks a free one)")
+	fs.StringVar(&cfg.publicURL, "public-url", "", "address people reach the pages at, for the tracking links in messages (default http://<listen address>)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	fs.DurationVar(&cfg.schedTick, "scheduler-interval", time.Second, "how often the scheduler looks for due timers")
@@ -47,6 +50,11 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 		return cfg, err
 	}
 	var err error
+	if cfg.publicURL != "" {
+		if cfg.publicURL, err = notify.PageBase(cfg.publicURL); err != nil {
+			return cfg, fmt.Errorf("--public-url: %w", err)
+		}
+	}
 	if cfg.notify, err = nf.config(e); err != nil {
 		return cfg, err
 	}
