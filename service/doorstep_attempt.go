@@ -51,7 +51,7 @@ func (s *Service) FailAttempt(ctx context.Context, p parcelguard.Principal, id s
 }
 
 // failAttempt fails the current attempt without a courier position (the
-// lockout after too many wrong passwords).
+// lockout after too many wrong passwords, the end of the delivery day).
 func (s *Service) failAttempt(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, x *parcelguard.Parcel,
 	d *parcelguard.Doorstep, pol *parcelguard.DoorstepPolicy, reason parcelguard.AttemptReason) error {
 	return s.failAttemptAt(ctx, tx, p, x, d, pol, reason, nil)
@@ -66,6 +66,9 @@ func (s *Service) failAttemptAt(ctx context.Context, tx parcelguard.Tx, p parcel
 	}
 	d.Attempts++
 	d.LastReason, d.UpdatedAt = reason, now
+	if err := tx.CancelTimers(ctx, x.ID, parcelguard.TimerDoorstepDayEnd); err != nil {
+		return err
+	}
 	// The day's passwords, the recipient's and any delegate's, end here;
 	// the next attempt brings new ones.
 	if err := s.endPasswords(ctx, tx, x.ID, "", parcelguard.GrantExpired); err != nil {
@@ -78,7 +81,7 @@ func (s *Service) failAttemptAt(ctx context.Context, tx parcelguard.Tx, p parcel
 			data[k] = v
 		}
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepAttemptFailed, ParcelID: x.ID, Data: data}); err != nil {
+	if err := s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepAttemptFailed, ParcelID: x.ID, Data: data}); err != nil {
 		return err
 	}
 	if d.Attempts < pol.MaxAttempts {
@@ -99,7 +102,15 @@ func (s *Service) failAttemptAt(ctx context.Context, tx parcelguard.Tx, p parcel
 func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, x *parcelguard.Parcel, d *parcelguard.Doorstep) error {
 	now := s.clock.Now()
 	loc := d.Location()
-	next := parcelguard.NextWorkingDay(d.Country, parcelguard.DeliveryDateOf(now, loc))
+	from := parcelguard.DeliveryDateOf(now, loc)
+	if d.LastReason == parcelguard.ReasonNotDelivered {
+		// The day ended unattempted: the next working day after it, but
+		// not one already over if the timer fired late.
+		if from = from.AddDays(-1); from.Before(d.Date) {
+			from = d.Date
+		}
+	}
+	next := parcelguard.NextWorkingDay(d.Country, from)
 	start, err := next.StartIn(loc)
 	if err != nil {
 		return err
@@ -126,7 +137,7 @@ func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelgua
 		map[string]string{"date": next.String(), "reason": string(d.LastReason)}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepRescheduled, ParcelID: x.ID,
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepRescheduled, ParcelID: x.ID,
 		Data: map[string]string{"date": next.String(), "attempt": strconv.Itoa(d.Attempts + 1)}})
 }
 
@@ -181,8 +192,8 @@ func (s *Service) redirectToLocker(ctx context.Context, tx parcelguard.Tx, p par
 	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepRedirected, map[string]string{"site_id": site.Site.ID}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
-		SiteID: site.Site.ID, CompartmentID: c.ID, Stream: parcelguard.SystemStream, // with the parcel's other doorstep events
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
+		SiteID: site.Site.ID, CompartmentID: c.ID, // in the carrier's chain with the parcel's other doorstep events
 		Data: map[string]string{"label": c.Label, "size": string(c.Size), "distance_m": strconv.FormatFloat(site.DistanceM, 'f', 0, 64)}})
 }
 
@@ -203,7 +214,7 @@ func (s *Service) returnToSender(ctx context.Context, tx parcelguard.Tx, p parce
 	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepReturned, nil); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepReturned, ParcelID: x.ID,
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepReturned, ParcelID: x.ID,
 		Data: map[string]string{"attempts": strconv.Itoa(d.Attempts)}})
 }
 

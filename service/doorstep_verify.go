@@ -71,7 +71,7 @@ func (s *Service) VerifyDoorstep(ctx context.Context, p parcelguard.Principal, i
 		dist := parcelguard.DistanceM(d.Lat, d.Lon, pos.Lat, pos.Lon)
 		if dist > pol.RadiusM {
 			outcome = ErrCourierAway
-			return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar, ParcelID: x.ID,
+			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar, ParcelID: x.ID,
 				Data: positionData(pos, dist, pol.RadiusM)})
 		}
 		if !d.NeedsPassword() {
@@ -80,7 +80,7 @@ func (s *Service) VerifyDoorstep(ctx context.Context, p parcelguard.Principal, i
 		}
 		if d.Locked {
 			outcome = parcelguard.ErrCodeLocked
-			return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
+			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
 				Data: map[string]string{"why": "locked"}})
 		}
 		pw, err := s.matchPassword(ctx, tx, x.ID, password, s.clock.Now())
@@ -140,7 +140,7 @@ func (s *Service) wrongPassword(ctx context.Context, tx parcelguard.Tx, p parcel
 	d *parcelguard.Doorstep, pol *parcelguard.DoorstepPolicy) (error, error) {
 	d.Failures++
 	d.UpdatedAt = s.clock.Now()
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
+	if err := s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
 		Data: map[string]string{"why": "wrong_password", "failures": strconv.Itoa(d.Failures)}}); err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (s *Service) wrongPassword(ctx context.Context, tx parcelguard.Tx, p parcel
 			}
 		}
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepLocked, ParcelID: x.ID,
+	if err := s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepLocked, ParcelID: x.ID,
 		Data: map[string]string{"failures": strconv.Itoa(d.Failures), "date": d.Date.String()}}); err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (s *Service) deliver(ctx context.Context, tx parcelguard.Tx, p parcelguard.
 	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepDelivered, map[string]string{"verified_by": by}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, e)
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, e)
 }
 
 // validPassword reports whether s has the shape of a delivery password.
