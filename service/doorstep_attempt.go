@@ -11,7 +11,14 @@ import (
 )
 
 // FailAttempt records that the courier, at pos, could not deliver the
-// parcel for reason. The day's passwords stop working. Before the
+// parcel for reason. Like a verification it needs the courier within the
+// carrier's radius of the address: a claim from farther away (a "not at
+// home" from 5 km) is refused with ErrCourierAway and audited as
+// doorstep.position_mismatch, and spends no attempt; the parcel stays out
+// for delivery, so the courier can still go there, and if nobody does,
+// the end of the day records the attempt as not_delivered. The position
+// and distance of an accepted attempt are in its audit event. The day's
+// passwords stop working. Before the
 // carrier's last attempt the parcel is rescheduled to the next working day
 // of the recipient's country, where it goes out again with a new password;
 // after it, the parcel is redirected to the nearest locker with a free
@@ -28,8 +35,12 @@ func (s *Service) FailAttempt(ctx context.Context, p parcelguard.Principal, id s
 	if err := pos.validate(); err != nil {
 		return nil, err
 	}
-	out := &DoorstepParcel{}
+	var (
+		out     *DoorstepParcel
+		outcome error
+	)
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
+		out, outcome = nil, nil
 		x, d, err := loadDoorstep(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -41,11 +52,21 @@ func (s *Service) FailAttempt(ctx context.Context, p parcelguard.Principal, id s
 		if err != nil {
 			return err
 		}
-		out.Parcel, out.Doorstep = x, d
+		if dist := parcelguard.DistanceM(d.Lat, d.Lon, pos.Lat, pos.Lon); dist > pol.RadiusM {
+			outcome = ErrCourierAway
+			data := positionData(pos, dist, pol.RadiusM)
+			data["action"], data["reason"] = "attempt", string(reason)
+			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar,
+				ParcelID: x.ID, Data: data})
+		}
+		out = &DoorstepParcel{Parcel: x, Doorstep: d}
 		return s.failAttemptAt(ctx, tx, p, x, d, pol, reason, &pos)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed attempt of %s: %w", id, err)
+	}
+	if outcome != nil {
+		return nil, fmt.Errorf("failed attempt of %s: %w", id, outcome)
 	}
 	return out, nil
 }

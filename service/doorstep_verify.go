@@ -71,8 +71,10 @@ func (s *Service) VerifyDoorstep(ctx context.Context, p parcelguard.Principal, i
 		dist := parcelguard.DistanceM(d.Lat, d.Lon, pos.Lat, pos.Lon)
 		if dist > pol.RadiusM {
 			outcome = ErrCourierAway
+			data := positionData(pos, dist, pol.RadiusM)
+			data["action"] = "verify"
 			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar, ParcelID: x.ID,
-				Data: positionData(pos, dist, pol.RadiusM)})
+				Data: data})
 		}
 		if !d.NeedsPassword() {
 			proof = &parcelguard.DoorstepProof{ParcelID: x.ID, Courier: p.Actor(), Lat: pos.Lat, Lon: pos.Lon, DistanceM: dist}
