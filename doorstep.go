@@ -269,6 +269,11 @@ const (
 	MessageDoorstepRedirected MessageKind = "doorstep_redirected"
 	// MessageDoorstepReturned says the parcel goes back to its sender.
 	MessageDoorstepReturned MessageKind = "doorstep_returned"
+	// MessageDoorstepPasswordDisabled tells the recipient that too many
+	// wrong passwords disabled the day's delivery passwords, and when the
+	// next attempt is (Data "date", "new_date"; no new date when the
+	// attempts ran out, which its own message explains).
+	MessageDoorstepPasswordDisabled MessageKind = "doorstep_password_disabled"
 )
 
 // Doorstep timers.

@@ -139,6 +139,7 @@ func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelgua
 	if err := x.Transition(parcelguard.ParcelRescheduled, now); err != nil {
 		return err
 	}
+	lockout := d.Locked
 	d.Date, d.Failures, d.Locked = next, 0, false
 	if err := tx.SaveParcel(ctx, x); err != nil {
 		return err
@@ -150,9 +151,11 @@ func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelgua
 		ParcelID: x.ID, DueAt: start}); err != nil {
 		return err
 	}
-	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageAttemptFailed, x.ID+":"+strconv.Itoa(d.Attempts), "",
-		map[string]string{"new_date": s.formatDate(x, d, next), "reason": string(d.LastReason)}); err != nil {
-		return err
+	if !lockout { // a lockout tells the recipient in its own message
+		if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageAttemptFailed, x.ID+":"+strconv.Itoa(d.Attempts), "",
+			map[string]string{"new_date": s.formatDate(x, d, next), "reason": string(d.LastReason)}); err != nil {
+			return err
+		}
 	}
 	if err := s.notifyCarrierOnce(ctx, tx, x, parcelguard.EventDoorstepRescheduled, strconv.Itoa(d.Attempts),
 		map[string]string{"date": next.String(), "reason": string(d.LastReason)}); err != nil {

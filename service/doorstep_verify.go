@@ -166,7 +166,19 @@ func (s *Service) wrongPassword(ctx context.Context, tx parcelguard.Tx, p parcel
 		Data: map[string]string{"failures": strconv.Itoa(d.Failures), "date": d.Date.String()}}); err != nil {
 		return nil, err
 	}
-	return parcelguard.ErrCodeLocked, s.failAttempt(ctx, tx, p, x, d, pol, parcelguard.ReasonWrongPassword)
+	day := d.Date
+	if err := s.failAttempt(ctx, tx, p, x, d, pol, parcelguard.ReasonWrongPassword); err != nil {
+		return nil, err
+	}
+	// The recipient hears of the lockout in its own message, which also
+	// names the next attempt's date (reschedule sends no attempt-failed
+	// notice for a lockout); a redirect or return has its own notice too.
+	data := map[string]string{"date": s.formatDate(x, d, day)}
+	if x.State == parcelguard.ParcelRescheduled {
+		data["new_date"] = s.formatDate(x, d, d.Date)
+	}
+	return parcelguard.ErrCodeLocked, s.notifyRecipient(ctx, tx, x, parcelguard.MessageDoorstepPasswordDisabled,
+		x.ID+":"+strconv.Itoa(d.Attempts), "", data)
 }
 
 // deliver completes the handover: the password (if any) is used, every
