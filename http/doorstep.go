@@ -74,7 +74,7 @@ type Doorstep struct {
 	DeliveryDate     string         `json:"delivery_date,omitempty" doc:"The current or next delivery date."`
 	RouteSeq         int            `json:"route_seq"`
 	Attempts         int            `json:"attempts" doc:"Failed attempts so far."`
-	LastReason       string         `json:"last_reason,omitempty"`
+	LastReason       string         `json:"last_reason,omitempty" doc:"Why the last attempt failed: a courier's reason, or not_delivered when the delivery date ended with nobody attempting it."`
 	PasswordLocked   bool           `json:"password_locked" doc:"Too many wrong passwords today: disabled until the next attempt."`
 	Proof            *DoorstepProof `json:"proof,omitempty"`
 }
