@@ -91,9 +91,15 @@ const (
 	ReasonWrongPassword AttemptReason = "wrong_password"
 	ReasonRefused       AttemptReason = "refused"
 	ReasonNotAccessible AttemptReason = "address_not_accessible"
+	// ReasonNotDelivered is recorded by the end-of-day timer, never by a
+	// courier: the delivery date ended with the parcel still out for
+	// delivery, so the courier did not attempt it. It counts like any
+	// failed attempt, so no parcel stays out for delivery for ever.
+	ReasonNotDelivered AttemptReason = "not_delivered"
 )
 
-// Valid reports whether r is a known reason.
+// Valid reports whether r is a reason a courier may give (every reason
+// but ReasonNotDelivered).
 func (r AttemptReason) Valid() bool {
 	switch r {
 	case ReasonNotAtHome, ReasonWrongPassword, ReasonRefused, ReasonNotAccessible:
@@ -228,6 +234,12 @@ type DoorstepFilter struct {
 	Limit     int
 }
 
+// CarrierStream returns the audit stream of a carrier's doorstep events.
+// Each carrier has its own hash chain, like each site, so doorstep changes
+// of different carriers never wait for one chain head (and none waits for
+// the system stream); audit verify walks it like every other chain.
+func CarrierStream(carrierID string) string { return "carrier:" + carrierID }
+
 // Doorstep events.
 const (
 	EventDoorstepOutForDelivery EventKind = "doorstep.out_for_delivery"
@@ -257,8 +269,20 @@ const (
 	MessageDoorstepRedirected MessageKind = "doorstep_redirected"
 	// MessageDoorstepReturned says the parcel goes back to its sender.
 	MessageDoorstepReturned MessageKind = "doorstep_returned"
+	// MessageDoorstepPasswordDisabled tells the recipient that too many
+	// wrong passwords disabled the day's delivery passwords, and when the
+	// next attempt is (Data "date", "new_date"; no new date when the
+	// attempts ran out, which its own message explains).
+	MessageDoorstepPasswordDisabled MessageKind = "doorstep_password_disabled"
 )
 
-// TimerDoorstepRedeliver sends a rescheduled parcel out again at the start
-// of its new delivery date, with a new password.
-const TimerDoorstepRedeliver TimerKind = "doorstep_redeliver"
+// Doorstep timers.
+const (
+	// TimerDoorstepRedeliver sends a rescheduled parcel out again at the
+	// start of its new delivery date, with a new password.
+	TimerDoorstepRedeliver TimerKind = "doorstep_redeliver"
+	// TimerDoorstepDayEnd fires at the end of the delivery date (in the
+	// recipient's zone) of a parcel out for delivery: if it is still out,
+	// the attempt fails as ReasonNotDelivered.
+	TimerDoorstepDayEnd TimerKind = "doorstep_day_end"
+)

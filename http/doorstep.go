@@ -74,7 +74,7 @@ type Doorstep struct {
 	DeliveryDate     string         `json:"delivery_date,omitempty" doc:"The current or next delivery date."`
 	RouteSeq         int            `json:"route_seq"`
 	Attempts         int            `json:"attempts" doc:"Failed attempts so far."`
-	LastReason       string         `json:"last_reason,omitempty"`
+	LastReason       string         `json:"last_reason,omitempty" doc:"Why the last attempt failed: a courier's reason, or not_delivered when the delivery date ended with nobody attempting it."`
 	PasswordLocked   bool           `json:"password_locked" doc:"Too many wrong passwords today: disabled until the next attempt."`
 	Proof            *DoorstepProof `json:"proof,omitempty"`
 }
@@ -126,7 +126,7 @@ type VerifyDoorstep struct {
 // FailedAttempt is the body of POST /v1/doorstep/parcels/{id}/attempts.
 type FailedAttempt struct {
 	Reason string  `json:"reason" enum:"not_at_home,wrong_password,refused,address_not_accessible"`
-	Lat    float64 `json:"lat" minimum:"-90" maximum:"90"`
+	Lat    float64 `json:"lat" minimum:"-90" maximum:"90" doc:"The courier's position, recorded with the attempt; it must be within the carrier's radius of the address."`
 	Lon    float64 `json:"lon" minimum:"-180" maximum:"180"`
 }
 
@@ -199,7 +199,7 @@ func (s *Server) registerDoorstepRoutes() {
 		"The courier, at the address, submits the password they were told. 403 rejected for a wrong password; the fifth wrong one on a day disables the day's passwords (403 locked), fails the attempt and tells the recipient. 403 forbidden when the courier is not within the carrier's radius of the address.",
 		http.StatusConflict), s.handleVerifyDoorstep)
 	handle(s, ops("failDoorstepAttempt", http.MethodPost, "/v1/doorstep/parcels/{id}/attempts", "Record a failed delivery attempt",
-		"Reschedules to the next working day of the recipient's country with a new password, or after the carrier's last attempt redirects to the nearest locker with room or returns the parcel.",
+		"The courier must be within the carrier's radius of the address, as for a verification: 403 forbidden (audited, no attempt spent) otherwise; the parcel stays out for delivery, and the end of its delivery date records an unattempted delivery as not_delivered. Reschedules to the next working day of the recipient's country with a new password, or after the carrier's last attempt redirects to the nearest locker with room or returns the parcel.",
 		http.StatusConflict), s.handleFailAttempt)
 	handle(s, ops("submitOfflineHandover", http.MethodPost, "/v1/doorstep/parcels/{id}/offline", "Sync a handover recorded offline",
 		"Stored as pending and verified at once: verified delivers the parcel; mismatch raises an operator alarm.",

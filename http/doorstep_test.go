@@ -263,6 +263,12 @@ func TestDoorstepFlow(t *testing.T) {
 		first := e.mailbox(x.Parcel.ID, parcelguard.MessageDoorstepPassword)
 		_, err := e.courier.FailAttempt(e.ctx, x.Parcel.ID, "no_reason", doorLat, doorLon)
 		wantCode(t, err, 422, "invalid")
+		// Only the end-of-day timer records not_delivered.
+		_, err = e.courier.FailAttempt(e.ctx, x.Parcel.ID, "not_delivered", doorLat, doorLon)
+		wantCode(t, err, 422, "invalid")
+		// "Not at home", claimed 5 km away, is refused.
+		_, err = e.courier.FailAttempt(e.ctx, x.Parcel.ID, "not_at_home", doorLat+0.045, doorLon)
+		wantCode(t, err, 403, "forbidden")
 		got, err := e.courier.FailAttempt(e.ctx, x.Parcel.ID, "not_at_home", doorLat, doorLon)
 		if err != nil {
 			t.Fatal(err)

@@ -180,6 +180,8 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 			v.Name = m.Data["delegate"]
 		} // a delivery password is spoken, not scanned: no QR code
 	case parcelguard.MessageDoorstepRedirected, parcelguard.MessageDoorstepReturned:
+	case parcelguard.MessageDoorstepPasswordDisabled:
+		v.Date, v.NewDate = m.Data["date"], m.Data["new_date"]
 	case parcelguard.MessageDelegateCode:
 		gs, ok := r.codes.(GrantCodeSource)
 		if !ok {

@@ -33,6 +33,7 @@ var Kinds = []parcelguard.MessageKind{
 	parcelguard.MessageDeposit, parcelguard.MessageReminder, parcelguard.MessageExpiry, parcelguard.MessagePickedUp,
 	parcelguard.MessageDoorstepPassword, parcelguard.MessageAttemptFailed, parcelguard.MessageDelegateCode,
 	parcelguard.MessageDoorstepDelegate, parcelguard.MessageDoorstepRedirected, parcelguard.MessageDoorstepReturned,
+	parcelguard.MessageDoorstepPasswordDisabled,
 	parcelguard.MessageRedirected,
 	parcelguard.MessageOutage, parcelguard.MessageDeadlineExtended,
 }

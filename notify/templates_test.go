@@ -48,6 +48,9 @@ func sampleView(lang string, kind parcelguard.MessageKind) *View {
 		v.Deadline, v.DeadlineShort = "", ""
 	case parcelguard.MessageDoorstepReturned:
 		v.Site, v.Deadline, v.DeadlineShort = nil, "", ""
+	case parcelguard.MessageDoorstepPasswordDisabled:
+		v.Site, v.Deadline, v.DeadlineShort = nil, "", ""
+		v.Date, v.NewDate = FormatDate(lang, deadline, loc), FormatDate(lang, deadline.Add(24*time.Hour), loc)
 	}
 	return v
 }

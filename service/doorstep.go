@@ -48,6 +48,15 @@ type DoorstepParcel struct {
 // password means nothing for any other parcel.
 func passwordScope(parcelID string) string { return "doorstep|" + parcelID }
 
+// appendDoorstepEvent appends e to the carrier's doorstep audit stream
+// (parcelguard.CarrierStream), even when it names a site: a doorstep
+// parcel's whole story stays in one chain, and doorstep changes of
+// different carriers never contend for one chain head.
+func (s *Service) appendDoorstepEvent(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, carrierID string, e *parcelguard.Event) error {
+	e.Stream = parcelguard.CarrierStream(carrierID)
+	return s.appendEvent(ctx, tx, p, e)
+}
+
 // doorstepPolicy returns the carrier's saved policy or the default.
 func doorstepPolicy(ctx context.Context, tx parcelguard.Tx, carrierID string) (*parcelguard.DoorstepPolicy, error) {
 	p, err := tx.DoorstepPolicy(ctx, carrierID)
@@ -110,7 +119,7 @@ func (s *Service) AnnounceDoorstep(ctx context.Context, p parcelguard.Principal,
 		if err := tx.CreateDoorstep(ctx, d); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelAnnounced, ParcelID: x.ID,
+		return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventParcelAnnounced, ParcelID: x.ID,
 			Data: map[string]string{"tracking_number": x.TrackingNumber, "mode": string(x.Mode), "size": string(x.Size),
 				"password": string(d.PasswordReason), "country": d.Country}})
 	})
@@ -177,7 +186,7 @@ func (s *Service) SetDoorstepPolicy(ctx context.Context, p parcelguard.Principal
 		if err := tx.SaveDoorstepPolicy(ctx, &out); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepPolicySaved,
+		return s.appendDoorstepEvent(ctx, tx, p, out.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepPolicySaved,
 			Data: map[string]string{"carrier_id": out.CarrierID, "value_threshold": fmt.Sprint(out.ValueThreshold),
 				"categories": strings.Join(out.Categories, ","), "max_attempts": fmt.Sprint(out.MaxAttempts),
 				"fallback": string(out.Fallback), "radius_m": fmt.Sprint(out.RadiusM)}})
@@ -276,6 +285,9 @@ func (s *Service) sendOut(ctx context.Context, tx parcelguard.Tx, p parcelguard.
 	if err := tx.CancelTimers(ctx, x.ID, parcelguard.TimerDoorstepRedeliver); err != nil {
 		return err
 	}
+	if err := s.scheduleDayEnd(ctx, tx, x, d); err != nil {
+		return err
+	}
 	var pw *parcelguard.DoorstepPassword
 	if d.NeedsPassword() {
 		var err error
@@ -305,7 +317,7 @@ func (s *Service) sendOut(ctx context.Context, tx parcelguard.Tx, p parcelguard.
 		map[string]string{"date": today.String()}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, e)
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, e)
 }
 
 // formatDate renders a delivery date for the recipient's messages.

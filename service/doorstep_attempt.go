@@ -11,7 +11,14 @@ import (
 )
 
 // FailAttempt records that the courier, at pos, could not deliver the
-// parcel for reason. The day's passwords stop working. Before the
+// parcel for reason. Like a verification it needs the courier within the
+// carrier's radius of the address: a claim from farther away (a "not at
+// home" from 5 km) is refused with ErrCourierAway and audited as
+// doorstep.position_mismatch, and spends no attempt; the parcel stays out
+// for delivery, so the courier can still go there, and if nobody does,
+// the end of the day records the attempt as not_delivered. The position
+// and distance of an accepted attempt are in its audit event. The day's
+// passwords stop working. Before the
 // carrier's last attempt the parcel is rescheduled to the next working day
 // of the recipient's country, where it goes out again with a new password;
 // after it, the parcel is redirected to the nearest locker with a free
@@ -28,8 +35,12 @@ func (s *Service) FailAttempt(ctx context.Context, p parcelguard.Principal, id s
 	if err := pos.validate(); err != nil {
 		return nil, err
 	}
-	out := &DoorstepParcel{}
+	var (
+		out     *DoorstepParcel
+		outcome error
+	)
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
+		out, outcome = nil, nil
 		x, d, err := loadDoorstep(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -41,17 +52,27 @@ func (s *Service) FailAttempt(ctx context.Context, p parcelguard.Principal, id s
 		if err != nil {
 			return err
 		}
-		out.Parcel, out.Doorstep = x, d
+		if dist := parcelguard.DistanceM(d.Lat, d.Lon, pos.Lat, pos.Lon); dist > pol.RadiusM {
+			outcome = ErrCourierAway
+			data := positionData(pos, dist, pol.RadiusM)
+			data["action"], data["reason"] = "attempt", string(reason)
+			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar,
+				ParcelID: x.ID, Data: data})
+		}
+		out = &DoorstepParcel{Parcel: x, Doorstep: d}
 		return s.failAttemptAt(ctx, tx, p, x, d, pol, reason, &pos)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed attempt of %s: %w", id, err)
 	}
+	if outcome != nil {
+		return nil, fmt.Errorf("failed attempt of %s: %w", id, outcome)
+	}
 	return out, nil
 }
 
 // failAttempt fails the current attempt without a courier position (the
-// lockout after too many wrong passwords).
+// lockout after too many wrong passwords, the end of the delivery day).
 func (s *Service) failAttempt(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, x *parcelguard.Parcel,
 	d *parcelguard.Doorstep, pol *parcelguard.DoorstepPolicy, reason parcelguard.AttemptReason) error {
 	return s.failAttemptAt(ctx, tx, p, x, d, pol, reason, nil)
@@ -66,6 +87,9 @@ func (s *Service) failAttemptAt(ctx context.Context, tx parcelguard.Tx, p parcel
 	}
 	d.Attempts++
 	d.LastReason, d.UpdatedAt = reason, now
+	if err := tx.CancelTimers(ctx, x.ID, parcelguard.TimerDoorstepDayEnd); err != nil {
+		return err
+	}
 	// The day's passwords, the recipient's and any delegate's, end here;
 	// the next attempt brings new ones.
 	if err := s.endPasswords(ctx, tx, x.ID, "", parcelguard.GrantExpired); err != nil {
@@ -78,7 +102,7 @@ func (s *Service) failAttemptAt(ctx context.Context, tx parcelguard.Tx, p parcel
 			data[k] = v
 		}
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepAttemptFailed, ParcelID: x.ID, Data: data}); err != nil {
+	if err := s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepAttemptFailed, ParcelID: x.ID, Data: data}); err != nil {
 		return err
 	}
 	if d.Attempts < pol.MaxAttempts {
@@ -99,7 +123,15 @@ func (s *Service) failAttemptAt(ctx context.Context, tx parcelguard.Tx, p parcel
 func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, x *parcelguard.Parcel, d *parcelguard.Doorstep) error {
 	now := s.clock.Now()
 	loc := d.Location()
-	next := parcelguard.NextWorkingDay(d.Country, parcelguard.DeliveryDateOf(now, loc))
+	from := parcelguard.DeliveryDateOf(now, loc)
+	if d.LastReason == parcelguard.ReasonNotDelivered {
+		// The day ended unattempted: the next working day after it, but
+		// not one already over if the timer fired late.
+		if from = from.AddDays(-1); from.Before(d.Date) {
+			from = d.Date
+		}
+	}
+	next := parcelguard.NextWorkingDay(d.Country, from)
 	start, err := next.StartIn(loc)
 	if err != nil {
 		return err
@@ -107,6 +139,7 @@ func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelgua
 	if err := x.Transition(parcelguard.ParcelRescheduled, now); err != nil {
 		return err
 	}
+	lockout := d.Locked
 	d.Date, d.Failures, d.Locked = next, 0, false
 	if err := tx.SaveParcel(ctx, x); err != nil {
 		return err
@@ -118,15 +151,17 @@ func (s *Service) reschedule(ctx context.Context, tx parcelguard.Tx, p parcelgua
 		ParcelID: x.ID, DueAt: start}); err != nil {
 		return err
 	}
-	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageAttemptFailed, x.ID+":"+strconv.Itoa(d.Attempts), "",
-		map[string]string{"new_date": s.formatDate(x, d, next), "reason": string(d.LastReason)}); err != nil {
-		return err
+	if !lockout { // a lockout tells the recipient in its own message
+		if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageAttemptFailed, x.ID+":"+strconv.Itoa(d.Attempts), "",
+			map[string]string{"new_date": s.formatDate(x, d, next), "reason": string(d.LastReason)}); err != nil {
+			return err
+		}
 	}
 	if err := s.notifyCarrierOnce(ctx, tx, x, parcelguard.EventDoorstepRescheduled, strconv.Itoa(d.Attempts),
 		map[string]string{"date": next.String(), "reason": string(d.LastReason)}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepRescheduled, ParcelID: x.ID,
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepRescheduled, ParcelID: x.ID,
 		Data: map[string]string{"date": next.String(), "attempt": strconv.Itoa(d.Attempts + 1)}})
 }
 
@@ -181,8 +216,8 @@ func (s *Service) redirectToLocker(ctx context.Context, tx parcelguard.Tx, p par
 	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepRedirected, map[string]string{"site_id": site.Site.ID}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
-		SiteID: site.Site.ID, CompartmentID: c.ID, Stream: parcelguard.SystemStream, // with the parcel's other doorstep events
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
+		SiteID: site.Site.ID, CompartmentID: c.ID, // in the carrier's chain with the parcel's other doorstep events
 		Data: map[string]string{"label": c.Label, "size": string(c.Size), "distance_m": strconv.FormatFloat(site.DistanceM, 'f', 0, 64)}})
 }
 
@@ -203,7 +238,7 @@ func (s *Service) returnToSender(ctx context.Context, tx parcelguard.Tx, p parce
 	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepReturned, nil); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepReturned, ParcelID: x.ID,
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepReturned, ParcelID: x.ID,
 		Data: map[string]string{"attempts": strconv.Itoa(d.Attempts)}})
 }
 

@@ -77,7 +77,7 @@ func (s *Service) SubmitOffline(ctx context.Context, p parcelguard.Principal, pa
 		if err := tx.CreateOfflineEntry(ctx, e); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepOfflineQueued, ParcelID: x.ID,
+		return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepOfflineQueued, ParcelID: x.ID,
 			Data: map[string]string{"entry": e.ID, "recorded_at": e.RecordedAt.Format(time.RFC3339)}})
 	})
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Service) VerifyOffline(ctx context.Context, p parcelguard.Principal, id
 				return err
 			}
 		}
-		return s.appendEvent(ctx, tx, courier, &parcelguard.Event{Kind: parcelguard.EventAlarmOfflineMismatch, ParcelID: x.ID,
+		return s.appendDoorstepEvent(ctx, tx, courier, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventAlarmOfflineMismatch, ParcelID: x.ID,
 			Data: map[string]string{"entry": e.ID, "courier": e.Courier, "problems": strings.Join(problems, ","),
 				"recorded_at": e.RecordedAt.Format(time.RFC3339)}})
 	})

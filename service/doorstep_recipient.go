@@ -170,7 +170,7 @@ func (s *Service) CreateDoorstepDelegate(ctx context.Context, a *RecipientAccess
 		if err := s.notifyDoorstepDelegate(ctx, tx, x, d, pw, in); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, a.principal(), &parcelguard.Event{Kind: parcelguard.EventDoorstepDelegated,
+		return s.appendDoorstepEvent(ctx, tx, a.principal(), x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepDelegated,
 			ParcelID: x.ID, GrantID: pw.ID, Data: map[string]string{"delegate": pw.DelegateName, "date": pw.Date.String()}})
 	})
 	if err != nil {
@@ -221,12 +221,16 @@ func (s *Service) RevokeDoorstepDelegate(ctx context.Context, a *RecipientAccess
 		if pw.State != parcelguard.GrantActive && pw.State != parcelguard.GrantLocked {
 			return parcelguard.Errorf(parcelguard.ECONFLICT, "the delegate password is already %s", pw.State)
 		}
+		x, err := tx.Parcel(ctx, pw.ParcelID)
+		if err != nil {
+			return err
+		}
 		pw.End(parcelguard.GrantRevoked)
 		if err := tx.SaveDoorstepPassword(ctx, pw); err != nil {
 			return err
 		}
 		out = &DelegateView{ID: pw.ID, Name: pw.DelegateName, State: pw.State, Date: pw.Date, ExpiresAt: pw.ExpiresAt}
-		return s.appendEvent(ctx, tx, a.principal(), &parcelguard.Event{Kind: parcelguard.EventDoorstepDelegateRevoke,
+		return s.appendDoorstepEvent(ctx, tx, a.principal(), x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepDelegateRevoke,
 			ParcelID: pw.ParcelID, GrantID: pw.ID, Data: map[string]string{"delegate": pw.DelegateName}})
 	})
 	if err != nil {

@@ -198,7 +198,7 @@ func TestDoorstepLockout(t *testing.T) {
 	// Ensure four wrong passwords are rejected, the fifth disables the
 	// day's passwords (the right one too), fails the attempt as
 	// wrong_password, reschedules to the next working day and tells the
-	// recipient; the next day brings a new password that works.
+	// recipient in a password-disabled message; the next day brings a new password that works.
 	f := newFixture(t)
 	x := f.doorstep("DS-2001", true)
 	must(f.svc.OutForDelivery(f.ctx, f.courier, x.Parcel.ID, 0))(t)
@@ -223,8 +223,11 @@ func TestDoorstepLockout(t *testing.T) {
 	if countKind(kinds, parcelguard.EventDoorstepLocked) != 1 || countKind(kinds, parcelguard.EventDoorstepVerifyFailed) != 5 {
 		t.Fatalf("events %v", kinds)
 	}
-	if n := len(f.messages(x.Parcel.ID, parcelguard.MessageAttemptFailed)); n != 2 {
-		t.Fatalf("%d attempt-failed messages", n)
+	if n := len(f.messages(x.Parcel.ID, parcelguard.MessageDoorstepPasswordDisabled)); n != 2 {
+		t.Fatalf("%d password-disabled messages", n)
+	}
+	if n := len(f.messages(x.Parcel.ID, parcelguard.MessageAttemptFailed)); n != 0 {
+		t.Fatalf("%d attempt-failed messages beside the lockout's own", n)
 	}
 	if tr := must(f.svc.TrackDoorstep(f.ctx, f.recipient(x.Parcel.ID)))(t); tr.Password != "" {
 		t.Fatal("a disabled password is still shown")

@@ -71,8 +71,10 @@ func (s *Service) VerifyDoorstep(ctx context.Context, p parcelguard.Principal, i
 		dist := parcelguard.DistanceM(d.Lat, d.Lon, pos.Lat, pos.Lon)
 		if dist > pol.RadiusM {
 			outcome = ErrCourierAway
-			return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar, ParcelID: x.ID,
-				Data: positionData(pos, dist, pol.RadiusM)})
+			data := positionData(pos, dist, pol.RadiusM)
+			data["action"] = "verify"
+			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepPositionFar, ParcelID: x.ID,
+				Data: data})
 		}
 		if !d.NeedsPassword() {
 			proof = &parcelguard.DoorstepProof{ParcelID: x.ID, Courier: p.Actor(), Lat: pos.Lat, Lon: pos.Lon, DistanceM: dist}
@@ -80,7 +82,7 @@ func (s *Service) VerifyDoorstep(ctx context.Context, p parcelguard.Principal, i
 		}
 		if d.Locked {
 			outcome = parcelguard.ErrCodeLocked
-			return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
+			return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
 				Data: map[string]string{"why": "locked"}})
 		}
 		pw, err := s.matchPassword(ctx, tx, x.ID, password, s.clock.Now())
@@ -140,7 +142,7 @@ func (s *Service) wrongPassword(ctx context.Context, tx parcelguard.Tx, p parcel
 	d *parcelguard.Doorstep, pol *parcelguard.DoorstepPolicy) (error, error) {
 	d.Failures++
 	d.UpdatedAt = s.clock.Now()
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
+	if err := s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepVerifyFailed, ParcelID: x.ID,
 		Data: map[string]string{"why": "wrong_password", "failures": strconv.Itoa(d.Failures)}}); err != nil {
 		return nil, err
 	}
@@ -160,11 +162,23 @@ func (s *Service) wrongPassword(ctx context.Context, tx parcelguard.Tx, p parcel
 			}
 		}
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventDoorstepLocked, ParcelID: x.ID,
+	if err := s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepLocked, ParcelID: x.ID,
 		Data: map[string]string{"failures": strconv.Itoa(d.Failures), "date": d.Date.String()}}); err != nil {
 		return nil, err
 	}
-	return parcelguard.ErrCodeLocked, s.failAttempt(ctx, tx, p, x, d, pol, parcelguard.ReasonWrongPassword)
+	day := d.Date
+	if err := s.failAttempt(ctx, tx, p, x, d, pol, parcelguard.ReasonWrongPassword); err != nil {
+		return nil, err
+	}
+	// The recipient hears of the lockout in its own message, which also
+	// names the next attempt's date (reschedule sends no attempt-failed
+	// notice for a lockout); a redirect or return has its own notice too.
+	data := map[string]string{"date": s.formatDate(x, d, day)}
+	if x.State == parcelguard.ParcelRescheduled {
+		data["new_date"] = s.formatDate(x, d, d.Date)
+	}
+	return parcelguard.ErrCodeLocked, s.notifyRecipient(ctx, tx, x, parcelguard.MessageDoorstepPasswordDisabled,
+		x.ID+":"+strconv.Itoa(d.Attempts), "", data)
 }
 
 // deliver completes the handover: the password (if any) is used, every
@@ -221,7 +235,7 @@ func (s *Service) deliver(ctx context.Context, tx parcelguard.Tx, p parcelguard.
 	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepDelivered, map[string]string{"verified_by": by}); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, p, e)
+	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, e)
 }
 
 // validPassword reports whether s has the shape of a delivery password.

@@ -36,9 +36,9 @@ const manifestPageSize = 500
 const manifestLimit = 5000
 
 // CourierManifest returns today's work for the caller's carrier: parcels
-// waiting to be deposited (announced, reserved or redirected), grouped per
-// locker, the expired parcels to collect there, and the doorstep
-// deliveries. Couriers and carriers see their carrier's; operators every
+// waiting to be deposited (announced, reserved or redirected, and doorstep
+// parcels redirected to a locker), grouped per locker, the expired parcels
+// to collect there, and the doorstep deliveries. Couriers and carriers see their carrier's; operators every
 // carrier's.
 func (s *Service) CourierManifest(ctx context.Context, p parcelguard.Principal) (*Manifest, error) {
 	if err := require(p, parcelguard.RoleCourier, parcelguard.RoleCarrier, parcelguard.RoleOperator); err != nil {
@@ -64,11 +64,15 @@ func (s *Service) CourierManifest(ctx context.Context, p parcelguard.Principal) 
 			stops[siteID] = st
 			return st, nil
 		}
+		// A doorstep parcel redirected to a locker after its last attempt
+		// has a compartment reserved there: it is a deposit like a locker
+		// parcel's, and once expired there a return like one.
 		states := []parcelguard.ParcelState{parcelguard.ParcelAnnounced, parcelguard.ParcelReserved,
-			parcelguard.ParcelRedirected, parcelguard.ParcelExpired}
+			parcelguard.ParcelRedirected, parcelguard.ParcelRedirectedToLocker, parcelguard.ParcelExpired}
 		for _, state := range states {
 			err := eachParcel(ctx, tx, parcelguard.ParcelFilter{CarrierID: carrier, State: state}, func(x *parcelguard.Parcel) error {
-				if x.Mode != parcelguard.HandoverLocker || x.SiteID == "" {
+				if x.SiteID == "" || x.Mode == parcelguard.HandoverDoorstep &&
+					state != parcelguard.ParcelRedirectedToLocker && state != parcelguard.ParcelExpired {
 					return nil
 				}
 				st, err := stop(x.SiteID)

@@ -87,6 +87,8 @@ func (s *Service) fire(ctx context.Context, t *parcelguard.Timer) (bool, error) 
 			return s.remind(ctx, tx, t.ParcelID)
 		case parcelguard.TimerDoorstepRedeliver:
 			return s.redeliver(ctx, tx, t.ParcelID)
+		case parcelguard.TimerDoorstepDayEnd:
+			return s.endDeliveryDay(ctx, tx, t.ParcelID)
 		}
 		return fmt.Errorf("unknown timer kind %q", t.Kind)
 	})
