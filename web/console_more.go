@@ -184,11 +184,7 @@ func (h *Handler) consoleHotspots(w http.ResponseWriter, r *http.Request, s *ser
 	})
 	doors := map[string]*Hotspot{}
 	err = h.view(r.Context(), func(tx parcelguard.Tx) error {
-		head, _, err := tx.StreamHead(r.Context(), parcelguard.SystemStream)
-		if err != nil {
-			return err
-		}
-		events, err := tx.Events(r.Context(), parcelguard.EventFilter{Stream: parcelguard.SystemStream, AfterSeq: max(0, head-hotspotEvents), Limit: hotspotEvents})
+		events, err := recentDoorstepEvents(r.Context(), tx)
 		if err != nil {
 			return err
 		}
@@ -293,4 +289,29 @@ func (h *Handler) consoleOfflineVerify(w http.ResponseWriter, r *http.Request, s
 		return
 	}
 	seeOther(w, r, "/console/doorstep?done="+string(e.State))
+}
+
+// recentDoorstepEvents returns the latest hotspotEvents events of each
+// carrier's doorstep audit stream.
+func recentDoorstepEvents(ctx context.Context, tx parcelguard.Tx) ([]*parcelguard.Event, error) {
+	streams, err := tx.Streams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []*parcelguard.Event
+	for _, stream := range streams {
+		if !strings.HasPrefix(stream, parcelguard.CarrierStream("")) {
+			continue
+		}
+		head, _, err := tx.StreamHead(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		events, err := tx.Events(ctx, parcelguard.EventFilter{Stream: stream, AfterSeq: max(0, head-hotspotEvents), Limit: hotspotEvents})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, events...)
+	}
+	return all, nil
 }
