@@ -195,7 +195,6 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 		func() error { return tx.SaveParcel(ctx, x) },
 		func() error { return tx.SaveCompartment(ctx, c) },
 		func() error { return tx.CancelTimers(ctx, x.ID) },
-		func() error { return s.notifyPickedUp(ctx, tx, x, g, delegate) },
 	} {
 		if err := save(); err != nil {
 			return nil, err
@@ -205,8 +204,12 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 	if delegate != "" {
 		data["by"], data["delegate"] = "delegate", delegate
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
-		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: data}); err != nil {
+	e := &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
+		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: data}
+	if err := s.appendEvent(ctx, tx, p, e); err != nil {
+		return nil, err
+	}
+	if err := s.notifyPickedUp(ctx, tx, x, g, delegate, e); err != nil {
 		return nil, err
 	}
 	return &PickupResult{ParcelID: x.ID, CompartmentID: c.ID, CompartmentLabel: c.Label}, nil
