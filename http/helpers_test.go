@@ -101,6 +101,8 @@ type env struct {
 	srv     *httptest.Server
 	logs    *syncBuffer
 	admin   string // an admin API token
+	// extra are headers the next request sends (see doWith).
+	extra map[string]string
 }
 
 // Store engines the end-to-end tests run on.
@@ -229,8 +231,29 @@ func bearer(token string) string {
 	return "Bearer " + token
 }
 
+// doWith is do with extra request headers.
+func (e *env) doWith(hdr map[string]string, method, path, token string, body any) response {
+	e.t.Helper()
+	e.extra = hdr
+	defer func() { e.extra = nil }()
+	return e.do(method, path, token, body)
+}
+
+// mustWith is must with extra request headers.
+func (e *env) mustWith(hdr map[string]string, want int, method, path, token string, body any) response {
+	e.t.Helper()
+	r := e.doWith(hdr, method, path, token, body)
+	if r.status != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, want, r.body)
+	}
+	return r
+}
+
+// anyVersion is the If-Match of a change meant for whatever is current.
+var anyVersion = map[string]string{"If-Match": "*"}
+
 // doRaw sends body with the given content type (none if empty) and
-// Authorization header (none if empty).
+// Authorization header (none if empty), and e's extra headers.
 func doRaw(tb testing.TB, e *env, method, path, authorization, contentType, body string) response {
 	tb.Helper()
 	var rd io.Reader
@@ -246,6 +269,9 @@ func doRaw(tb testing.TB, e *env, method, path, authorization, contentType, body
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
+	}
+	for k, v := range e.extra {
+		req.Header.Set(k, v)
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {

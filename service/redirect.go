@@ -164,6 +164,9 @@ func (s *Service) redirect(ctx context.Context, tx parcelguard.Tx, p parcelguard
 	if err != nil {
 		return fieldNotFound("site_id", err)
 	}
+	if to.Decommissioned() {
+		return errDecommissioned
+	}
 	if to.ID == x.SiteID {
 		return parcelguard.Invalid(parcelguard.FieldError{Field: "site_id", Message: "is already the parcel's locker"})
 	}
