@@ -12,6 +12,8 @@ type Carrier struct {
 	// StoragePeriod overrides the default storage period; zero means none.
 	StoragePeriod time.Duration
 	CreatedAt     time.Time
+	// Version counts saves, for optimistic concurrency (1 when created).
+	Version int64
 }
 
 // Validate reports every invalid field of a new carrier.

@@ -59,6 +59,9 @@ const (
 	CompartmentOccupied   CompartmentState = "occupied"
 	CompartmentBlocked    CompartmentState = "blocked"
 	CompartmentOutOfOrder CompartmentState = "out_of_order"
+	// CompartmentRemoved is final: the door was taken out of the locker.
+	// The row stays, since parcels and audit events name it.
+	CompartmentRemoved CompartmentState = "removed"
 )
 
 // Compartment is one lockable door of a site.

@@ -19,6 +19,11 @@ const (
 	ETHROTTLED    = "throttled"    // too many attempts; retry later
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; retry later
 	EINTERNAL     = "internal"     // a bug or an unexpected failure; details go to logs only
+	// EPRECONDITION: a conditional change named a version that is no longer
+	// current; ENOPRECONDITION: a change that must name the version it
+	// changes did not.
+	EPRECONDITION   = "precondition_failed"
+	ENOPRECONDITION = "precondition_required"
 )
 
 // Error is the domain error. Message is safe to show to clients; wrapped
@@ -100,6 +105,8 @@ var (
 	ErrDuplicate         = &Error{Code: ECONFLICT, Message: "already exists"}
 	ErrNoFreeCompartment = &Error{Code: ECONFLICT, Message: "no free compartment of a fitting size"}
 	ErrCompartmentBusy   = &Error{Code: ECONFLICT, Message: "compartment is not free"}
+	ErrStaleVersion      = &Error{Code: EPRECONDITION, Message: "changed since the version given; read it again"}
+	ErrVersionRequired   = &Error{Code: ENOPRECONDITION, Message: "name the version you change (If-Match)"}
 	// ErrCodeRejected is the one answer to a wrong code, a wrong second
 	// factor, or a code for another locker, so that none can be told apart.
 	ErrCodeRejected = &Error{Code: EREJECTED, Message: "code not accepted"}

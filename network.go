@@ -10,12 +10,14 @@ import (
 
 // Event kinds of the network area.
 const (
-	EventSiteUpdated       EventKind = "site.updated"
-	EventCarrierUpdated    EventKind = "carrier.updated"
-	EventAPIKeyRevoked     EventKind = "api_key.revoked"
-	EventDelegateCreated   EventKind = "delegate.created"
-	EventDelegateRevoked   EventKind = "delegate.revoked"
-	EventCompartmentFaulty EventKind = "compartment.problem_reported"
+	EventSiteUpdated        EventKind = "site.updated"
+	EventCarrierUpdated     EventKind = "carrier.updated"
+	EventAPIKeyRevoked      EventKind = "api_key.revoked"
+	EventDelegateCreated    EventKind = "delegate.created"
+	EventDelegateRevoked    EventKind = "delegate.revoked"
+	EventCompartmentFaulty  EventKind = "compartment.problem_reported"
+	EventSiteDecommissioned EventKind = "site.decommissioned"
+	EventCompartmentRemoved EventKind = "compartment.removed"
 )
 
 // MessageRedirected tells the recipient that their parcel goes to another

@@ -16,7 +16,16 @@ type Site struct {
 	// for parcels deposited here; zero means no override.
 	StoragePeriod time.Duration
 	CreatedAt     time.Time
+	// DecommissionedAt is when the site was taken out of the network; zero
+	// while it serves. A decommissioned site keeps its history but takes no
+	// new parcels and is found by no search.
+	DecommissionedAt time.Time
+	// Version counts saves, for optimistic concurrency (1 when created).
+	Version int64
 }
+
+// Decommissioned reports whether the site was taken out of the network.
+func (s *Site) Decommissioned() bool { return !s.DecommissionedAt.IsZero() }
 
 // Location returns the site's time zone, falling back to UTC for an empty or
 // unknown name (validation rejects unknown names on input).

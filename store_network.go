@@ -7,18 +7,21 @@ import (
 
 // NetworkTx is the part of Tx for the network administration and API extras: site updates, carrier and key listings, delegate codes, redirects.
 type NetworkTx interface {
-	// SitesInBox returns up to limit sites inside the box (in id order),
-	// each with the count of its free compartments per size class, in one
-	// query over the sites' coordinate index.
+	// SitesInBox returns up to limit sites inside the box (in id order)
+	// that are not decommissioned, each with the count of its free
+	// compartments per size class, in one query over the sites' coordinate
+	// index.
 	SitesInBox(ctx context.Context, box GeoBox, limit int) ([]*SiteAvailability, error)
 	// SaveSite overwrites every field of the site but its id and creation
-	// time; ErrNotFound if there is none.
+	// time (DecommissionedAt included) if its Version is current, else
+	// ErrConflict, and bumps Version; ErrNotFound if there is none.
 	SaveSite(ctx context.Context, s *Site) error
 
 	// Carriers lists carriers in id order after f.After.
 	Carriers(ctx context.Context, f CarrierFilter) ([]*Carrier, error)
 	// SaveCarrier overwrites the carrier's name, phone factor and storage
-	// period; ErrNotFound if there is none.
+	// period if its Version is current, else ErrConflict, and bumps
+	// Version; ErrNotFound if there is none.
 	SaveCarrier(ctx context.Context, c *Carrier) error
 	// CarrierPolicy returns the carrier's full-locker policy, or
 	// DefaultCarrierPolicy if it never set one.

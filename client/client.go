@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -91,6 +92,23 @@ type CallOption func(*call)
 type call struct {
 	idempotencyKey string
 	replayed       *bool
+	ifMatch        string
+}
+
+// AnyVersion, given as the version of UpdateSite or UpdateCarrier,
+// applies the change to whatever version is current (If-Match: *),
+// overwriting changes the caller has not seen.
+const AnyVersion int64 = 0
+
+// ifVersion makes a call conditional on the version of what it changes.
+func ifVersion(v int64) CallOption {
+	return func(c *call) {
+		if v == AnyVersion {
+			c.ifMatch = "*"
+		} else {
+			c.ifMatch = `"` + strconv.FormatInt(v, 10) + `"`
+		}
+	}
 }
 
 // IdempotencyKey makes a POST use key instead of a generated one, for
@@ -130,7 +148,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		u += "?" + q
 	}
 
-	idempotent := method == http.MethodGet || method == http.MethodHead
+	// GET reads; every DELETE of this API is idempotent (doing it again
+	// changes nothing); a POST is made so by its Idempotency-Key.
+	idempotent := method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete
 	key := co.idempotencyKey
 	if method == http.MethodPost {
 		if key == "" {
@@ -217,6 +237,9 @@ func (c *Client) once(ctx context.Context, method, u, key string, body []byte, o
 	}
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	if co.ifMatch != "" {
+		req.Header.Set("If-Match", co.ifMatch)
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {

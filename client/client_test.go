@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,6 +292,27 @@ func TestRetry(t *testing.T) {
 		f = &fakeAPI{statuses: []int{429, 200}}
 		if _, err := fakeClient(t, f).SetCompartmentState(t.Context(), "cmp_1", "free"); err != nil || f.calls.Load() != 2 {
 			t.Fatalf("err %v after %d calls", err, f.calls.Load())
+		}
+	})
+	// Ensure a DELETE, idempotent in this API, is retried on 503; and a
+	// conditional PATCH names the version it changes and is not retried.
+	t.Run("Delete", func(t *testing.T) {
+		f := &fakeAPI{statuses: []int{503, 200}}
+		if _, err := fakeClient(t, f).DecommissionSite(t.Context(), "site_1"); err != nil || f.calls.Load() != 2 {
+			t.Fatalf("err %v after %d calls", err, f.calls.Load())
+		}
+		var ifMatch []string
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ifMatch = append(ifMatch, r.Header.Get("If-Match"))
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"type":"https://parcelguard.dev/problems/unavailable","title":"T","status":503}`)
+		})
+		c := fakeClient(t, h)
+		c.UpdateSite(t.Context(), "site_1", 7, client.SiteUpdate{})
+		c.UpdateCarrier(t.Context(), "car_1", client.AnyVersion, client.CarrierUpdate{})
+		if !slices.Equal(ifMatch, []string{`"7"`, "*"}) {
+			t.Fatalf("If-Match sent %q, want \"7\" then * and no retries", ifMatch)
 		}
 	})
 	// Ensure Retry-After is honoured, and one longer than the policy allows

@@ -93,6 +93,11 @@ var (
 	ErrIdempotencyUsed = &Error{Code: "idempotency_key_reused"}
 	ErrKeyInUse        = &Error{Code: "idempotency_key_in_use"}
 	ErrNotReplayable   = &Error{Code: "not_replayable"}
+	// ErrStaleVersion: a conditional change named a version that is no
+	// longer current (412); read the thing again and redo the change.
+	ErrStaleVersion = &Error{Code: "precondition_failed"}
+	// ErrVersionRequired: a change that must name a version did not (428).
+	ErrVersionRequired = &Error{Code: "precondition_required"}
 )
 
 // maxDetail bounds the text kept from an answer that is not a problem.

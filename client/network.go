@@ -116,10 +116,28 @@ func (c *Client) SearchSites(ctx context.Context, q SiteQuery) ([]SiteMatch, err
 	return out.Items, nil
 }
 
-// UpdateSite changes a site (operators).
-func (c *Client) UpdateSite(ctx context.Context, id string, in SiteUpdate) (*Site, error) {
+// UpdateSite changes a site (operators) if it is still at version, the
+// Version of the Site the caller read; else the error is a 412 (IsStale):
+// read the site again and redo the change. AnyVersion overwrites whatever
+// is current.
+func (c *Client) UpdateSite(ctx context.Context, id string, version int64, in SiteUpdate) (*Site, error) {
 	var out Site
-	return result(&out, c.do(ctx, http.MethodPatch, "/v1/sites/"+seg(id), nil, in, &out))
+	return result(&out, c.do(ctx, http.MethodPatch, "/v1/sites/"+seg(id), nil, in, &out, ifVersion(version)))
+}
+
+// DecommissionSite takes a site out of the network (operators). It is
+// refused (409) while parcels wait for or are held at the site.
+func (c *Client) DecommissionSite(ctx context.Context, id string) (*Site, error) {
+	var out Site
+	return result(&out, c.do(ctx, http.MethodDelete, "/v1/sites/"+seg(id), nil, nil, &out))
+}
+
+// RemoveCompartment takes a compartment out of its locker for good
+// (operators). It is refused (409) while it holds or is reserved for a
+// parcel.
+func (c *Client) RemoveCompartment(ctx context.Context, id string) (*Compartment, error) {
+	var out Compartment
+	return result(&out, c.do(ctx, http.MethodDelete, "/v1/compartments/"+seg(id), nil, nil, &out))
 }
 
 // Carriers lists carriers with their policies, one page from cursor.
@@ -132,10 +150,12 @@ func (c *Client) Carriers(ctx context.Context, cursor string) (*Page[CarrierDeta
 	return result(&out, c.do(ctx, http.MethodGet, "/v1/carriers", v, nil, &out))
 }
 
-// UpdateCarrier changes a carrier and its full-locker policy (operators).
-func (c *Client) UpdateCarrier(ctx context.Context, id string, in CarrierUpdate) (*CarrierDetail, error) {
+// UpdateCarrier changes a carrier and its full-locker policy (operators)
+// if the carrier is still at version, the Version the caller read; else
+// the error is a 412 (IsStale). AnyVersion overwrites whatever is current.
+func (c *Client) UpdateCarrier(ctx context.Context, id string, version int64, in CarrierUpdate) (*CarrierDetail, error) {
 	var out CarrierDetail
-	return result(&out, c.do(ctx, http.MethodPatch, "/v1/carriers/"+seg(id), nil, in, &out))
+	return result(&out, c.do(ctx, http.MethodPatch, "/v1/carriers/"+seg(id), nil, in, &out, ifVersion(version)))
 }
 
 // APIKeys lists API keys (admins), one page from cursor, optionally of one

@@ -30,12 +30,12 @@ func TestNetworkCalls(t *testing.T) {
 		t.Fatalf("search %+v", found)
 	}
 	hours := "24/7"
-	if s := must[*client.Site](t)(ops.UpdateSite(ctx, b.ID, client.SiteUpdate{OpeningHours: &hours})); s.OpeningHours != "24/7" {
+	if s := must[*client.Site](t)(ops.UpdateSite(ctx, b.ID, b.Version, client.SiteUpdate{OpeningHours: &hours})); s.OpeningHours != "24/7" {
 		t.Fatalf("site %+v", s)
 	}
 	carrier := must[*client.Carrier](t)(ops.CreateCarrier(ctx, client.NewCarrier{Name: "PostNord"}))
 	mode, dist := "propose", 1000
-	if c := must[*client.CarrierDetail](t)(ops.UpdateCarrier(ctx, carrier.ID, client.CarrierUpdate{Fallback: &mode, FallbackMaxDistanceM: &dist})); c.Fallback != "propose" {
+	if c := must[*client.CarrierDetail](t)(ops.UpdateCarrier(ctx, carrier.ID, carrier.Version, client.CarrierUpdate{Fallback: &mode, FallbackMaxDistanceM: &dist})); c.Fallback != "propose" {
 		t.Fatalf("carrier %+v", c)
 	}
 	if page := must[*client.Page[client.CarrierDetail]](t)(ops.Carriers(ctx, "")); len(page.Items) != 1 {
@@ -77,5 +77,40 @@ func TestNetworkCalls(t *testing.T) {
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != 401 {
 		t.Fatalf("revoked key: %v", err)
+	}
+}
+
+// Ensure conditional changes through the client: the version read is the
+// one changed, a stale one is ErrStaleVersion and changes nothing,
+// AnyVersion overwrites; and sites and compartments leave the network.
+func TestVersionsAndDecommission(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx
+	k := must[*client.APIKeyCreated](t)(e.admin.CreateAPIKey(ctx, client.NewAPIKey{Role: "operator"}))
+	ops := e.admin.WithToken(k.Token)
+	s := must[*client.Site](t)(ops.CreateSite(ctx, client.NewSite{Name: "A", Address: "A 1", Lat: 52.2288, Lon: 21.0031}))
+	name := "First"
+	first := must[*client.Site](t)(ops.UpdateSite(ctx, s.ID, s.Version, client.SiteUpdate{Name: &name}))
+	lost := "Lost"
+	if _, err := ops.UpdateSite(ctx, s.ID, s.Version, client.SiteUpdate{Name: &lost}); !errors.Is(err, client.ErrStaleVersion) {
+		t.Fatalf("stale change: %v, want ErrStaleVersion", err)
+	}
+	if got := must[*client.Site](t)(ops.Site(ctx, s.ID)); got.Name != "First" || got.Version != first.Version {
+		t.Fatalf("site after a stale change %+v", got)
+	}
+	over := "Over"
+	if got := must[*client.Site](t)(ops.UpdateSite(ctx, s.ID, client.AnyVersion, client.SiteUpdate{Name: &over})); got.Name != "Over" {
+		t.Fatalf("AnyVersion change %+v", got)
+	}
+
+	c := must[*client.Compartment](t)(ops.AddCompartment(ctx, s.ID, client.NewCompartment{Label: "A1", Size: "M"}))
+	if got := must[*client.Compartment](t)(ops.RemoveCompartment(ctx, c.ID)); got.State != "removed" {
+		t.Fatalf("removed compartment %+v", got)
+	}
+	if got := must[*client.Site](t)(ops.DecommissionSite(ctx, s.ID)); got.DecommissionedAt.IsZero() {
+		t.Fatalf("decommissioned site %+v", got)
+	}
+	if _, err := ops.UpdateSite(ctx, s.ID, client.AnyVersion, client.SiteUpdate{Name: &name}); !errors.Is(err, client.ErrConflict) {
+		t.Fatalf("change of a decommissioned site: %v, want ErrConflict", err)
 	}
 }

@@ -16,6 +16,11 @@ type Site struct {
 	OpeningHours         string    `json:"opening_hours,omitempty"`
 	StoragePeriodSeconds int64     `json:"storage_period_seconds,omitempty"`
 	CreatedAt            time.Time `json:"created_at"`
+	// DecommissionedAt is when the site left the network; zero while it
+	// serves.
+	DecommissionedAt time.Time `json:"decommissioned_at,omitzero"`
+	// Version is what UpdateSite names to change this version only.
+	Version int64 `json:"version"`
 }
 
 // NewSite is a site to create.
@@ -65,6 +70,8 @@ type Carrier struct {
 	PhoneFactor          bool      `json:"phone_factor"`
 	StoragePeriodSeconds int64     `json:"storage_period_seconds,omitempty"`
 	CreatedAt            time.Time `json:"created_at"`
+	// Version is what UpdateCarrier names to change this version only.
+	Version int64 `json:"version"`
 }
 
 // NewCarrier is a carrier to create. A nil PhoneFactor means true.

@@ -17,6 +17,7 @@ type Carrier struct {
 	PhoneFactor          bool      `json:"phone_factor" doc:"Whether pickup asks for the last 4 digits of the recipient's phone besides the PIN."`
 	StoragePeriodSeconds int64     `json:"storage_period_seconds,omitempty" doc:"Storage period override in seconds; absent means none."`
 	CreatedAt            time.Time `json:"created_at"`
+	Version              int64     `json:"version" doc:"Bumped by every change of the carrier or its policies; send it in quotes as If-Match to change the carrier."`
 }
 
 // NewCarrier is the body of POST /v1/carriers.
@@ -36,6 +37,7 @@ func carrierJSON(c *parcelguard.Carrier) Carrier {
 		PhoneFactor:          c.PhoneFactor,
 		StoragePeriodSeconds: seconds(c.StoragePeriod),
 		CreatedAt:            utc(c.CreatedAt),
+		Version:              c.Version,
 	}
 }
 

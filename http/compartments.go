@@ -18,7 +18,7 @@ type Compartment struct {
 	WidthMM  int    `json:"width_mm"`
 	HeightMM int    `json:"height_mm"`
 	DepthMM  int    `json:"depth_mm"`
-	State    string `json:"state" enum:"free,reserved,occupied,blocked,out_of_order"`
+	State    string `json:"state" enum:"free,reserved,occupied,blocked,out_of_order,removed"`
 	ParcelID string `json:"parcel_id,omitempty" doc:"The parcel reserved into or held by the compartment; shown to operators only."`
 }
 
@@ -95,6 +95,26 @@ func (s *Server) registerCompartmentRoutes() {
 		Tags:        []string{"Sites"},
 		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
 	}, s.handleUpdateCompartment)
+
+	handle(s, huma.Operation{
+		OperationID: "removeCompartment",
+		Method:      http.MethodDelete,
+		Path:        "/v1/compartments/{id}",
+		Summary:     "Remove a compartment",
+		Description: "Takes the compartment out of its locker for good (state removed): it takes no parcels and leaves the " +
+			"site's list; parcels and events that name it keep doing so, and its label stays taken. Refused (409) while it " +
+			"holds a parcel or is reserved for one. Removing it again changes nothing. Operators and admins only.",
+		Tags:   []string{"Sites"},
+		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
+	}, s.handleRemoveCompartment)
+}
+
+func (s *Server) handleRemoveCompartment(ctx context.Context, p parcelguard.Principal, in *idParam) (*reply[Compartment], error) {
+	c, err := s.svc.RemoveCompartment(ctx, p, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &reply[Compartment]{Body: compartmentJSON(c, p)}, nil
 }
 
 func (s *Server) handleAddCompartment(ctx context.Context, p parcelguard.Principal, in *addCompartmentInput) (*reply[Compartment], error) {

@@ -61,6 +61,9 @@ var problemKinds = map[string]problemKind{
 	parcelguard.ETHROTTLED:    {http.StatusTooManyRequests, "Too many attempts"},
 	parcelguard.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Service unavailable"},
 	parcelguard.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
+	// Conditional updates (versions.go).
+	parcelguard.EPRECONDITION:   {http.StatusPreconditionFailed, "Precondition failed"},
+	parcelguard.ENOPRECONDITION: {http.StatusPreconditionRequired, "Precondition required"},
 
 	codeMalformed:        {http.StatusBadRequest, "Malformed request"},
 	codeTooLarge:         {http.StatusRequestEntityTooLarge, "Request body too large"},
@@ -87,6 +90,8 @@ var codeOfStatus = map[int]string{
 	http.StatusRequestTimeout:        codeTimeout,
 	http.StatusConflict:              parcelguard.ECONFLICT,
 	http.StatusRequestEntityTooLarge: codeTooLarge,
+	http.StatusPreconditionFailed:    parcelguard.EPRECONDITION,
+	http.StatusPreconditionRequired:  parcelguard.ENOPRECONDITION,
 	http.StatusUnsupportedMediaType:  codeUnsupportedMedia,
 	http.StatusUnprocessableEntity:   parcelguard.EINVALID,
 	http.StatusLocked:                parcelguard.ELOCKED,

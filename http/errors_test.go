@@ -112,7 +112,7 @@ func TestProblems(t *testing.T) {
 	t.Run("ErrNoRoute", func(t *testing.T) {
 		mustProblem(t, e.do("GET", "/v1/nothing", w.operator, nil), 404, "not_found")
 		mustProblem(t, e.do("GET", "/", "", nil), 404, "not_found")
-		r := e.do("DELETE", "/v1/sites/"+w.site.ID, w.operator, nil)
+		r := e.do("PUT", "/v1/sites/"+w.site.ID, w.operator, nil)
 		mustProblem(t, r, 405, "method_not_allowed")
 		if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") {
 			t.Fatalf("Allow %q", allow)

@@ -21,10 +21,14 @@ import (
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
 	pghttp "github.com/parcelguard/parcelguard/http"
+	"github.com/parcelguard/parcelguard/internal/pgtest"
 	"github.com/parcelguard/parcelguard/metrics"
+	"github.com/parcelguard/parcelguard/postgres"
 	"github.com/parcelguard/parcelguard/service"
 	"github.com/parcelguard/parcelguard/sqlite"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // manualClock is a clock tests move by hand.
 type manualClock struct {
@@ -84,29 +88,74 @@ func (s *faultStore) Update(ctx context.Context, fn func(tx parcelguard.Tx) erro
 	return s.Store.Update(ctx, fn)
 }
 
-// env is a running API on a real SQLite store.
+// env is a running API on a real store (SQLite unless a test asks for
+// PostgreSQL).
 type env struct {
 	t       testing.TB
-	store   *sqlite.DB
+	store   parcelguard.Store
 	faults  *faultStore
 	clock   *manualClock
 	svc     *service.Service
+	keys    *code.Keyring
 	handler *pghttp.Server
 	srv     *httptest.Server
 	logs    *syncBuffer
 	admin   string // an admin API token
+	// extra are headers the next request sends (see doWith).
+	extra map[string]string
 }
 
-// newEnv starts the API on a fresh database and creates an admin key the
-// way `parcelguard admin` would: as the system principal.
-func newEnv(tb testing.TB, opts ...func(*pghttp.Config)) *env {
+// Store engines the end-to-end tests run on.
+const (
+	engineSQLite   = "sqlite"
+	enginePostgres = "postgres"
+)
+
+// eachEngine runs fn as a subtest on every store engine.
+func eachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	for _, engine := range []string{engineSQLite, enginePostgres} {
+		t.Run(engine, func(t *testing.T) { fn(t, engine) })
+	}
+}
+
+// openStore opens a fresh store of the engine, closed at cleanup.
+func openStore(tb testing.TB, engine string) parcelguard.Store {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "pg.db"))
+	var (
+		store parcelguard.Store
+		err   error
+	)
+	switch engine {
+	case engineSQLite:
+		store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "pg.db"))
+	case enginePostgres:
+		store, err = postgres.Open(ctx, pgtest.URLFrom(tb, "migrated", func(url string) error {
+			_, err := postgres.Migrate(ctx, url)
+			return err
+		}))
+	default:
+		tb.Fatalf("unknown engine %q", engine)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
+	return store
+}
+
+// newEnv starts the API on a fresh SQLite database; see newEnvOn.
+func newEnv(tb testing.TB, opts ...func(*pghttp.Config)) *env {
+	tb.Helper()
+	return newEnvOn(tb, engineSQLite, opts...)
+}
+
+// newEnvOn starts the API on a fresh database of the engine and creates
+// an admin key the way `parcelguard admin` would: as the system principal.
+func newEnvOn(tb testing.TB, engine string, opts ...func(*pghttp.Config)) *env {
+	tb.Helper()
+	ctx := context.Background()
+	store := openStore(tb, engine)
 	keys, err := code.GenerateKeyring()
 	if err != nil {
 		tb.Fatal(err)
@@ -132,7 +181,7 @@ func newEnv(tb testing.TB, opts ...func(*pghttp.Config)) *env {
 	h := pghttp.NewServer(cfg)
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	e := &env{t: tb, store: store, faults: faults, clock: clock, svc: svc, handler: h, srv: srv, logs: logs}
+	e := &env{t: tb, store: store, faults: faults, clock: clock, svc: svc, keys: keys, handler: h, srv: srv, logs: logs}
 	token, _, err := svc.CreateAPIKey(ctx, parcelguard.System, service.NewAPIKeyInput{Role: parcelguard.RoleAdmin, Name: "test admin"})
 	if err != nil {
 		tb.Fatal(err)
@@ -182,8 +231,29 @@ func bearer(token string) string {
 	return "Bearer " + token
 }
 
+// doWith is do with extra request headers.
+func (e *env) doWith(hdr map[string]string, method, path, token string, body any) response {
+	e.t.Helper()
+	e.extra = hdr
+	defer func() { e.extra = nil }()
+	return e.do(method, path, token, body)
+}
+
+// mustWith is must with extra request headers.
+func (e *env) mustWith(hdr map[string]string, want int, method, path, token string, body any) response {
+	e.t.Helper()
+	r := e.doWith(hdr, method, path, token, body)
+	if r.status != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, want, r.body)
+	}
+	return r
+}
+
+// anyVersion is the If-Match of a change meant for whatever is current.
+var anyVersion = map[string]string{"If-Match": "*"}
+
 // doRaw sends body with the given content type (none if empty) and
-// Authorization header (none if empty).
+// Authorization header (none if empty), and e's extra headers.
 func doRaw(tb testing.TB, e *env, method, path, authorization, contentType, body string) response {
 	tb.Helper()
 	var rd io.Reader
@@ -199,6 +269,9 @@ func doRaw(tb testing.TB, e *env, method, path, authorization, contentType, body
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
+	}
+	for k, v := range e.extra {
+		req.Header.Set(k, v)
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {

@@ -82,13 +82,15 @@ type listAPIKeysInput struct {
 }
 
 type patchSiteInput struct {
-	ID   string `path:"id" minLength:"1" maxLength:"64" doc:"Site id."`
-	Body SiteUpdate
+	ID      string `path:"id" minLength:"1" maxLength:"64" doc:"Site id."`
+	IfMatch string `header:"If-Match" maxLength:"256" doc:"Required. The ETag of the version you change, such as \"3\" (GET or the last change returned it), or * for whatever version is current. Without it: 428; if the thing changed since: 412, read it again."`
+	Body    SiteUpdate
 }
 
 type patchCarrierInput struct {
-	ID   string `path:"id" minLength:"1" maxLength:"64" doc:"Carrier id."`
-	Body CarrierUpdate
+	ID      string `path:"id" minLength:"1" maxLength:"64" doc:"Carrier id."`
+	IfMatch string `header:"If-Match" maxLength:"256" doc:"Required. The ETag of the version you change, such as \"3\" (GET or the last change returned it), or * for whatever version is current. Without it: 428; if the thing changed since: 412, read it again."`
+	Body    CarrierUpdate
 }
 
 type prefixParam struct {
@@ -112,9 +114,11 @@ func (s *Server) registerNetworkRoutes() {
 		Method:      http.MethodPatch,
 		Path:        "/v1/sites/{id}",
 		Summary:     "Update a site",
-		Description: "Changes the fields given. Operators and admins only.",
-		Tags:        []string{"Sites"},
-		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity},
+		Description: "Changes the fields given, if the site is still at the version named in If-Match (see the header). " +
+			"A decommissioned site cannot change (409). Operators and admins only.",
+		Tags: []string{"Sites"},
+		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed,
+			http.StatusUnprocessableEntity, http.StatusPreconditionRequired},
 	}, s.handleUpdateSite)
 
 	handle(s, huma.Operation{
@@ -132,9 +136,11 @@ func (s *Server) registerNetworkRoutes() {
 		Method:      http.MethodPatch,
 		Path:        "/v1/carriers/{id}",
 		Summary:     "Update a carrier and its full-locker policy",
-		Description: "Changes the fields given. Operators and admins only.",
-		Tags:        []string{"Carriers"},
-		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity},
+		Description: "Changes the fields given, if the carrier is still at the version named in If-Match (the `version` " +
+			"of its listing, in quotes). Operators and admins only.",
+		Tags: []string{"Carriers"},
+		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusPreconditionFailed,
+			http.StatusUnprocessableEntity, http.StatusPreconditionRequired},
 	}, s.handleUpdateCarrier)
 
 	handle(s, huma.Operation{
@@ -179,9 +185,10 @@ func (s *Server) handleSearchSites(ctx context.Context, in *searchSitesInput) (*
 // roundM rounds a distance to whole metres.
 func roundM(d float64) float64 { return float64(int64(d + 0.5)) }
 
-func (s *Server) handleUpdateSite(ctx context.Context, p parcelguard.Principal, in *patchSiteInput) (*reply[Site], error) {
+func (s *Server) handleUpdateSite(ctx context.Context, p parcelguard.Principal, in *patchSiteInput) (*tagged[Site], error) {
 	b := in.Body
-	up := service.SiteUpdate{Name: b.Name, Address: b.Address, Lat: b.Lat, Lon: b.Lon, TimeZone: b.TimeZone, OpeningHours: b.OpeningHours}
+	up := service.SiteUpdate{Name: b.Name, Address: b.Address, Lat: b.Lat, Lon: b.Lon, TimeZone: b.TimeZone, OpeningHours: b.OpeningHours,
+		If: precondition(in.IfMatch)}
 	if b.StoragePeriodSeconds != nil {
 		d := time.Duration(*b.StoragePeriodSeconds) * time.Second
 		up.StoragePeriod = &d
@@ -190,7 +197,7 @@ func (s *Server) handleUpdateSite(ctx context.Context, p parcelguard.Principal, 
 	if err != nil {
 		return nil, err
 	}
-	return &reply[Site]{Body: siteJSON(site)}, nil
+	return &tagged[Site]{ETag: etag(site.Version), Body: siteJSON(site)}, nil
 }
 
 func carrierDetailJSON(c service.CarrierWithPolicy) CarrierDetail {
@@ -212,9 +219,10 @@ func (s *Server) handleListCarriers(ctx context.Context, p parcelguard.Principal
 	return &reply[List[CarrierDetail]]{Body: out}, nil
 }
 
-func (s *Server) handleUpdateCarrier(ctx context.Context, p parcelguard.Principal, in *patchCarrierInput) (*reply[CarrierDetail], error) {
+func (s *Server) handleUpdateCarrier(ctx context.Context, p parcelguard.Principal, in *patchCarrierInput) (*tagged[CarrierDetail], error) {
 	b := in.Body
-	up := service.CarrierUpdate{Name: b.Name, PhoneFactor: b.PhoneFactor, FallbackMaxDistanceM: b.FallbackMaxDistanceM}
+	up := service.CarrierUpdate{Name: b.Name, PhoneFactor: b.PhoneFactor, FallbackMaxDistanceM: b.FallbackMaxDistanceM,
+		If: precondition(in.IfMatch)}
 	if b.StoragePeriodSeconds != nil {
 		d := time.Duration(*b.StoragePeriodSeconds) * time.Second
 		up.StoragePeriod = &d
@@ -227,7 +235,7 @@ func (s *Server) handleUpdateCarrier(ctx context.Context, p parcelguard.Principa
 	if err != nil {
 		return nil, err
 	}
-	return &reply[CarrierDetail]{Body: carrierDetailJSON(*c)}, nil
+	return &tagged[CarrierDetail]{ETag: etag(c.Carrier.Version), Body: carrierDetailJSON(*c)}, nil
 }
 
 func apiKeyJSON(k *parcelguard.APIKey) APIKey {

@@ -67,16 +67,16 @@ func TestAdministration(t *testing.T) {
 	e := newEnv(t)
 	w := newWorld(e)
 	var site pghttp.Site
-	e.must(200, "PATCH", "/v1/sites/"+w.site.ID, w.operator, map[string]any{"name": "Renamed", "opening_hours": "24/7"}).decode(t, &site)
+	e.mustWith(anyVersion, 200, "PATCH", "/v1/sites/"+w.site.ID, w.operator, map[string]any{"name": "Renamed", "opening_hours": "24/7"}).decode(t, &site)
 	if site.Name != "Renamed" || site.OpeningHours != "24/7" || site.Address != w.site.Address {
 		t.Fatalf("patched site %+v", site)
 	}
-	mustProblem(t, e.do("PATCH", "/v1/sites/"+w.site.ID, w.carrierKey, map[string]any{"name": "x"}), 403, "forbidden")
-	mustProblem(t, e.do("PATCH", "/v1/sites/site_nope", w.operator, map[string]any{"name": "x"}), 404, "not_found")
-	mustProblem(t, e.do("PATCH", "/v1/sites/"+w.site.ID, w.operator, map[string]any{"time_zone": "Mars/Base"}), 422, "invalid")
+	mustProblem(t, e.doWith(anyVersion, "PATCH", "/v1/sites/"+w.site.ID, w.carrierKey, map[string]any{"name": "x"}), 403, "forbidden")
+	mustProblem(t, e.doWith(anyVersion, "PATCH", "/v1/sites/site_nope", w.operator, map[string]any{"name": "x"}), 404, "not_found")
+	mustProblem(t, e.doWith(anyVersion, "PATCH", "/v1/sites/"+w.site.ID, w.operator, map[string]any{"time_zone": "Mars/Base"}), 422, "invalid")
 
 	var c pghttp.CarrierDetail
-	e.must(200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback": "assign", "fallback_max_distance_m": 2000}).decode(t, &c)
+	e.mustWith(anyVersion, 200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback": "assign", "fallback_max_distance_m": 2000}).decode(t, &c)
 	if c.Fallback != "assign" || c.FallbackMaxDistanceM != 2000 || !c.PhoneFactor || c.Name != "PostNord" {
 		t.Fatalf("patched carrier %+v", c)
 	}
@@ -229,7 +229,7 @@ func TestFullLockerFallback(t *testing.T) {
 	x := w.announce(e, "PG-FULL-X")
 	mustProblem(t, e.do("POST", "/v1/parcels/"+x.ID+"/reserve", w.courier, nil), 409, "conflict")
 
-	e.must(200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback": "propose", "fallback_max_distance_m": 5000})
+	e.mustWith(anyVersion, 200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback": "propose", "fallback_max_distance_m": 5000})
 	r := e.do("POST", "/v1/parcels/"+x.ID+"/reserve", w.courier, nil)
 	mustProblem(t, r, 409, "conflict")
 	var body struct {
@@ -244,7 +244,7 @@ func TestFullLockerFallback(t *testing.T) {
 		"recipient": map[string]any{"name": "A", "phone": "+48600100200"}, "size": "S", "site_id": w.site.ID})
 	mustProblem(t, r, 409, "conflict")
 
-	e.must(200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback": "assign"})
+	e.mustWith(anyVersion, 200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback": "assign"})
 	e.must(200, "POST", "/v1/parcels/"+x.ID+"/reserve", w.courier, nil).decode(t, &x)
 	if x.SiteID != near.ID || x.State != "reserved" || x.CompartmentID == "" {
 		t.Fatalf("assigned parcel %+v, want reserved at %s", x, near.ID)
@@ -258,7 +258,7 @@ func TestFullLockerFallback(t *testing.T) {
 	// Near is full now; Far is beyond 5 km: nothing in reach, refused.
 	y := w.announce(e, "PG-FULL-Z")
 	mustProblem(t, e.do("POST", "/v1/parcels/"+y.ID+"/reserve", w.courier, nil), 409, "conflict")
-	e.must(200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback_max_distance_m": 10000})
+	e.mustWith(anyVersion, 200, "PATCH", "/v1/carriers/"+w.carrier.ID, w.operator, map[string]any{"fallback_max_distance_m": 10000})
 	e.must(200, "POST", "/v1/parcels/"+y.ID+"/reserve", w.courier, nil).decode(t, &y)
 	if y.SiteID != far.ID {
 		t.Fatalf("parcel went to %s, want Far %s", y.SiteID, far.ID)

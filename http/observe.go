@@ -20,7 +20,9 @@ const routeUnmatched = "unmatched"
 // prefix. It travels in the request context as a pointer so inner layers can
 // fill it in for the outer one.
 type requestInfo struct {
-	route     string
+	route string
+	// client names the caller's address (see TrustedProxies.ClientAddress).
+	client    string
 	keyPrefix string
 	log       *slog.Logger
 }
@@ -39,7 +41,7 @@ func requestAttrs(ctx context.Context) []slog.Attr {
 	if info == nil {
 		return nil
 	}
-	attrs := []slog.Attr{slog.String("route", info.route)}
+	attrs := []slog.Attr{slog.String("route", info.route), slog.String("client", info.client)}
 	if info.keyPrefix != "" {
 		attrs = append(attrs, slog.String("key_prefix", info.keyPrefix))
 	}
@@ -51,7 +53,7 @@ func requestAttrs(ctx context.Context) []slog.Attr {
 // handler answers like any other internal error.
 func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.HandlerFunc) {
 	start := time.Now()
-	info := &requestInfo{route: routeUnmatched, log: s.log}
+	info := &requestInfo{route: routeUnmatched, client: s.clientAddr(r), log: s.log}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	sw := &statusWriter{ResponseWriter: w}
 
@@ -76,6 +78,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, next http.Handl
 			slog.String("route", info.route),
 			slog.Int("status", status),
 			slog.Duration("duration", elapsed),
+			slog.String("client", info.client),
 		}
 		if info.keyPrefix != "" {
 			attrs = append(attrs, slog.String("key_prefix", info.keyPrefix))

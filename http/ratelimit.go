@@ -2,9 +2,6 @@ package http
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -102,27 +99,6 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
-}
-
-// remoteAddress names a request's client by its connection's address:
-// the IPv4 address, or the /64 network of an IPv6 one (a single host
-// usually holds a whole /64).
-func remoteAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	addr = addr.Unmap()
-	if addr.Is6() {
-		if p, err := addr.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return addr.String()
 }
 
 // rateLimited is the 429 of a spent bucket.

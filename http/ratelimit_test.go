@@ -1,6 +1,9 @@
 package http_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +57,82 @@ func TestRateLimit(t *testing.T) {
 		e.must(200, "GET", "/healthz", "", nil)
 		clock.Advance(time.Second)
 		e.must(200, "GET", "/v1/parcels", e.admin, nil)
+	})
+}
+
+// Ensure that behind a trusted proxy each forwarded client has its own
+// address bucket and is named in the access log, that what a client writes
+// left of the proxy's entry changes nothing, and that an untrusted peer's
+// X-Forwarded-For is ignored: spoofing it does not escape the limit.
+func TestRateLimitBehindProxy(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		newProxied := func(trusted string) *env {
+			proxies, err := pghttp.ParseTrustedProxies(trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := parcelguard.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+			return newEnvOn(t, engine, func(c *pghttp.Config) {
+				c.AddressLimit = pghttp.RateLimit{Rate: 1, Burst: 2}
+				c.TrustedProxies = proxies
+				c.Clock = clock
+			})
+		}
+		get := func(e *env, xff string) int {
+			t.Helper()
+			req, err := http.NewRequest("GET", e.srv.URL+"/v1/sites/search?lat=52&lon=21", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if xff != "" {
+				req.Header.Set("X-Forwarded-For", xff)
+			}
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+
+		// The test server's connections come from 127.0.0.1: our proxy.
+		e := newProxied("127.0.0.1/32, ::1")
+		for i, xff := range []string{"198.51.100.7", "6.6.6.6, 198.51.100.7"} {
+			if got := get(e, xff); got != 200 {
+				t.Fatalf("request %d of 198.51.100.7: status %d", i, got)
+			}
+		}
+		if got := get(e, "7.7.7.7, 198.51.100.7"); got != 429 {
+			t.Fatalf("third request of 198.51.100.7 with a new spoofed prefix: status %d, want 429", got)
+		}
+		if got := get(e, "198.51.100.8"); got != 200 {
+			t.Fatalf("another forwarded client: status %d, want 200", got)
+		}
+		var logged map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+			var l map[string]any
+			if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["route"] == "GET /v1/sites/search" {
+				logged = l
+			}
+		}
+		if logged == nil || logged["client"] != "198.51.100.8" {
+			t.Fatalf("access log %v, want client 198.51.100.8", logged)
+		}
+
+		// Trusting another network, the header of this peer counts for
+		// nothing: every spoofed address shares the peer's bucket.
+		e = newProxied("10.0.0.0/8")
+		for i, xff := range []string{"198.51.100.1", "198.51.100.2"} {
+			if got := get(e, xff); got != 200 {
+				t.Fatalf("request %d: status %d", i, got)
+			}
+		}
+		if got := get(e, "198.51.100.3"); got != 429 {
+			t.Fatalf("spoofed X-Forwarded-For from an untrusted peer escaped the limit: status %d", got)
+		}
+		if !strings.Contains(e.logs.String(), `"client":"127.0.0.1"`) {
+			t.Fatalf("access log does not name the peer: %s", e.logs.String())
+		}
 	})
 }
 

@@ -53,9 +53,12 @@ type Config struct {
 	// every /v1 request before authentication; zero means
 	// DefaultAddressLimit, a Rate of rate.Inf no limit.
 	AddressLimit RateLimit
-	// ClientAddress names the client of a request for AddressLimit; nil
-	// means the connection's remote address (IPv6 by /64). Behind a proxy,
-	// supply one that reads the proxy's header.
+	// TrustedProxies are the reverse proxies in front of the server: from
+	// them, the client is read off X-Forwarded-For (see
+	// TrustedProxies.ClientAddress). Empty trusts no one.
+	TrustedProxies TrustedProxies
+	// ClientAddress names the client of a request for AddressLimit and the
+	// access log; nil means TrustedProxies.ClientAddress.
 	ClientAddress func(*http.Request) string
 	// Clock times the rate limits; nil means the wall clock.
 	Clock parcelguard.Clock
@@ -107,7 +110,7 @@ func NewServer(cfg Config) *Server {
 		clock:        cfg.Clock,
 	}
 	if s.clientAddr == nil {
-		s.clientAddr = remoteAddress
+		s.clientAddr = cfg.TrustedProxies.ClientAddress
 	}
 	if s.clock == nil {
 		s.clock = parcelguard.SystemClock{}
@@ -169,7 +172,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	// Every API request spends its client address's budget, found or not,
 	// authenticated or not; probes, metrics and docs do not.
 	if strings.HasPrefix(r.URL.Path, "/v1/") {
-		if wait := s.addressLimit.take(s.clientAddr(r), s.clock.Now()); wait > 0 {
+		client := s.clientAddr(r)
+		if info := requestInfoFrom(r.Context()); info != nil {
+			client = info.client
+		}
+		if wait := s.addressLimit.take(client, s.clock.Now()); wait > 0 {
 			writeProblem(w, rateLimited(wait))
 			return
 		}

@@ -23,6 +23,8 @@ type Site struct {
 	// period for parcels deposited here; absent means no override.
 	StoragePeriodSeconds int64     `json:"storage_period_seconds,omitempty" doc:"Storage period override in seconds; absent means none."`
 	CreatedAt            time.Time `json:"created_at"`
+	DecommissionedAt     time.Time `json:"decommissioned_at,omitzero" doc:"When the site was taken out of the network; absent while it serves."`
+	Version              int64     `json:"version" doc:"Bumped by every change; the ETag is this number in quotes."`
 }
 
 // NewSite is the body of POST /v1/sites.
@@ -47,6 +49,8 @@ func siteJSON(s *parcelguard.Site) Site {
 		OpeningHours:         s.OpeningHours,
 		StoragePeriodSeconds: seconds(s.StoragePeriod),
 		CreatedAt:            utc(s.CreatedAt),
+		DecommissionedAt:     utc(s.DecommissionedAt),
+		Version:              s.Version,
 	}
 }
 
@@ -67,9 +71,23 @@ func (s *Server) registerSiteRoutes() {
 		Method:      http.MethodGet,
 		Path:        "/v1/sites/{id}",
 		Summary:     "Get a site",
+		Description: "With its version in the ETag header, for a conditional update (If-Match).",
 		Tags:        []string{"Sites"},
 		Errors:      []int{http.StatusNotFound},
 	}, s.handleGetSite)
+
+	handle(s, huma.Operation{
+		OperationID: "decommissionSite",
+		Method:      http.MethodDelete,
+		Path:        "/v1/sites/{id}",
+		Summary:     "Decommission a site",
+		Description: "Takes the site out of the network: it is no longer found by search or by the full-locker fallback and " +
+			"takes no new parcels, redirects or compartments; its history stays readable. Refused (409) while a compartment " +
+			"holds a parcel or is reserved for one, or while parcels are announced or redirected to the site. " +
+			"Decommissioning a decommissioned site changes nothing. Operators and admins only.",
+		Tags:   []string{"Sites"},
+		Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
+	}, s.handleDecommissionSite)
 }
 
 func (s *Server) handleCreateSite(ctx context.Context, p parcelguard.Principal, in *bodyInput[NewSite]) (*created[Site], error) {
@@ -88,10 +106,18 @@ func (s *Server) handleCreateSite(ctx context.Context, p parcelguard.Principal, 
 	return &created[Site]{Location: "/v1/sites/" + site.ID, Body: siteJSON(site)}, nil
 }
 
-func (s *Server) handleGetSite(ctx context.Context, p parcelguard.Principal, in *idParam) (*reply[Site], error) {
+func (s *Server) handleGetSite(ctx context.Context, p parcelguard.Principal, in *idParam) (*tagged[Site], error) {
 	site, err := s.svc.Site(ctx, p, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &reply[Site]{Body: siteJSON(site)}, nil
+	return &tagged[Site]{ETag: etag(site.Version), Body: siteJSON(site)}, nil
+}
+
+func (s *Server) handleDecommissionSite(ctx context.Context, p parcelguard.Principal, in *idParam) (*tagged[Site], error) {
+	site, err := s.svc.DecommissionSite(ctx, p, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &tagged[Site]{ETag: etag(site.Version), Body: siteJSON(site)}, nil
 }

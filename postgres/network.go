@@ -18,10 +18,10 @@ import (
 // counts each one's free compartments per size class through
 // compartments_free, in one statement.
 const sitesInBoxSQL = `SELECT s.id, s.name, s.address, s.lat, s.lon, s.time_zone, s.opening_hours, s.storage_period_ns, s.created_at,
-	COUNT(c.id) FILTER (WHERE c.size = 'S'), COUNT(c.id) FILTER (WHERE c.size = 'M'),
+	s.version, COUNT(c.id) FILTER (WHERE c.size = 'S'), COUNT(c.id) FILTER (WHERE c.size = 'M'),
 	COUNT(c.id) FILTER (WHERE c.size = 'L'), COUNT(c.id) FILTER (WHERE c.size = 'XL')
 	FROM sites s LEFT JOIN compartments c ON c.site_id = s.id AND c.state = 'free'
-	WHERE s.lat BETWEEN $1 AND $2 AND s.lon BETWEEN $3 AND $4
+	WHERE s.lat BETWEEN $1 AND $2 AND s.lon BETWEEN $3 AND $4 AND s.decommissioned_at = 0
 	GROUP BY s.id ORDER BY s.id LIMIT $5`
 
 // SitesInBox returns the sites in the box with their free compartments.
@@ -33,7 +33,7 @@ func (t *tx) SitesInBox(ctx context.Context, box parcelguard.GeoBox, limit int) 
 			period, created int64
 			free            [4]int64
 		)
-		if err := row.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created,
+		if err := row.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created, &s.Version,
 			&free[0], &free[1], &free[2], &free[3]); err != nil {
 			return err
 		}
@@ -62,27 +62,30 @@ func mustHaveUpdated(n int64, err error) error {
 	return nil
 }
 
-// SaveSite overwrites the site's fields.
+// SaveSite overwrites the site's fields if its Version is current, and
+// bumps Version.
 func (t *tx) SaveSite(ctx context.Context, s *parcelguard.Site) error {
 	n, err := t.exec(ctx, `UPDATE sites SET name = $1, address = $2, lat = $3, lon = $4, time_zone = $5, opening_hours = $6,
-		storage_period_ns = $7 WHERE id = $8`,
-		s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), s.ID)
-	if err := mustHaveUpdated(n, err); err != nil {
+		storage_period_ns = $7, decommissioned_at = $8, version = version + 1 WHERE id = $9 AND version = $10`,
+		s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), nanos(s.DecommissionedAt),
+		s.ID, s.Version)
+	if err := t.saved(ctx, n, err, "sites", "id", s.ID); err != nil {
 		return fmt.Errorf("save site %s: %w", s.ID, err)
 	}
+	s.Version++
 	return nil
 }
 
 // Carriers lists carriers in id order.
 func (t *tx) Carriers(ctx context.Context, f parcelguard.CarrierFilter) ([]*parcelguard.Carrier, error) {
 	var out []*parcelguard.Carrier
-	err := t.query(ctx, `SELECT id, name, phone_factor, storage_period_ns, created_at FROM carriers
+	err := t.query(ctx, `SELECT id, name, phone_factor, storage_period_ns, created_at, version FROM carriers
 		WHERE id > $1 ORDER BY id LIMIT $2`, []any{f.After, limitArg(f.Limit)}, func(row scanRow) error {
 		var (
 			c               parcelguard.Carrier
 			period, created int64
 		)
-		if err := row.Scan(&c.ID, &c.Name, &c.PhoneFactor, &period, &created); err != nil {
+		if err := row.Scan(&c.ID, &c.Name, &c.PhoneFactor, &period, &created, &c.Version); err != nil {
 			return err
 		}
 		c.StoragePeriod, c.CreatedAt = time.Duration(period), fromNanos(created)
@@ -95,13 +98,16 @@ func (t *tx) Carriers(ctx context.Context, f parcelguard.CarrierFilter) ([]*parc
 	return out, nil
 }
 
-// SaveCarrier overwrites the carrier's fields.
+// SaveCarrier overwrites the carrier's fields if its Version is current,
+// and bumps Version.
 func (t *tx) SaveCarrier(ctx context.Context, c *parcelguard.Carrier) error {
-	n, err := t.exec(ctx, `UPDATE carriers SET name = $1, phone_factor = $2, storage_period_ns = $3 WHERE id = $4`,
-		c.Name, c.PhoneFactor, int64(c.StoragePeriod), c.ID)
-	if err := mustHaveUpdated(n, err); err != nil {
+	n, err := t.exec(ctx, `UPDATE carriers SET name = $1, phone_factor = $2, storage_period_ns = $3, version = version + 1
+		WHERE id = $4 AND version = $5`,
+		c.Name, c.PhoneFactor, int64(c.StoragePeriod), c.ID, c.Version)
+	if err := t.saved(ctx, n, err, "carriers", "id", c.ID); err != nil {
 		return fmt.Errorf("save carrier %s: %w", c.ID, err)
 	}
+	c.Version++
 	return nil
 }
 

@@ -8,28 +8,31 @@ import (
 	"github.com/parcelguard/parcelguard"
 )
 
-const siteColumns = `id, name, address, lat, lon, time_zone, opening_hours, storage_period_ns, created_at`
+const siteColumns = `id, name, address, lat, lon, time_zone, opening_hours, storage_period_ns, created_at, decommissioned_at, version`
 
 func scanSite(row scanRow) (*parcelguard.Site, error) {
 	var (
-		s               parcelguard.Site
-		period, created int64
+		s                      parcelguard.Site
+		period, created, decom int64
 	)
-	if err := row.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created,
+		&decom, &s.Version); err != nil {
 		return nil, err
 	}
 	s.StoragePeriod = time.Duration(period)
-	s.CreatedAt = fromNanos(created)
+	s.CreatedAt, s.DecommissionedAt = fromNanos(created), fromNanos(decom)
 	return &s, nil
 }
 
-// CreateSite inserts s.
+// CreateSite inserts s with Version 1.
 func (t *tx) CreateSite(ctx context.Context, s *parcelguard.Site) error {
-	_, err := t.exec(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), nanos(s.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
+		s.ID, s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), nanos(s.CreatedAt),
+		nanos(s.DecommissionedAt))
 	if err != nil {
 		return fmt.Errorf("create site %s: %w", s.ID, dbErr(err))
 	}
+	s.Version = 1
 	return nil
 }
 

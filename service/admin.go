@@ -3,20 +3,52 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
 )
 
+// Precondition says which versions of a thing a change may apply to, so
+// that two operators editing the same thing cannot silently overwrite each
+// other (the lost update). The zero value names none, and is refused.
+type Precondition struct {
+	// Any applies the change to whatever version is current.
+	Any bool
+	// Versions are the versions the change may apply to.
+	Versions []int64
+}
+
+// check refuses a change to version v that p does not allow.
+func (p Precondition) check(v int64) error {
+	if p.Any {
+		return nil
+	}
+	if len(p.Versions) == 0 {
+		return parcelguard.ErrVersionRequired
+	}
+	if !slices.Contains(p.Versions, v) {
+		return parcelguard.ErrStaleVersion
+	}
+	return nil
+}
+
 // SiteUpdate changes a site; nil fields stay as they are.
 type SiteUpdate struct {
 	Name, Address, TimeZone, OpeningHours *string
 	Lat, Lon                              *float64
 	StoragePeriod                         *time.Duration
+	// If names the versions of the site the change applies to.
+	If Precondition
 }
 
-// UpdateSite changes a site's description. Operators and admins only.
+// errDecommissioned refuses a change to, or a parcel for, a decommissioned
+// site.
+var errDecommissioned = parcelguard.Errorf(parcelguard.ECONFLICT, "the site is decommissioned")
+
+// UpdateSite changes a site's description, if its version is one in.If
+// allows. Operators and admins only.
 func (s *Service) UpdateSite(ctx context.Context, p parcelguard.Principal, id string, in SiteUpdate) (*parcelguard.Site, error) {
 	if err := require(p, parcelguard.RoleOperator); err != nil {
 		return nil, err
@@ -25,6 +57,15 @@ func (s *Service) UpdateSite(ctx context.Context, p parcelguard.Principal, id st
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
 		if site, err = tx.Site(ctx, id); err != nil {
 			return err
+		}
+		// The version read here is the one SaveSite checks: a change that
+		// commits in between makes the save a conflict, the re-run reads
+		// the new version, and the precondition then fails.
+		if err := in.If.check(site.Version); err != nil {
+			return err
+		}
+		if site.Decommissioned() {
+			return errDecommissioned
 		}
 		set(&site.Name, in.Name)
 		set(&site.Address, in.Address)
@@ -40,7 +81,7 @@ func (s *Service) UpdateSite(ctx context.Context, p parcelguard.Principal, id st
 			return err
 		}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventSiteUpdated, SiteID: site.ID,
-			Data: map[string]string{"name": site.Name}})
+			Data: map[string]string{"name": site.Name, "version": strconv.FormatInt(site.Version, 10)}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update site %s: %w", id, err)
@@ -109,10 +150,14 @@ type CarrierUpdate struct {
 	Fallback      *parcelguard.FallbackMode
 	// FallbackMaxDistanceM is how far a fallback locker may be, in metres.
 	FallbackMaxDistanceM *int
+	// If names the versions of the carrier the change applies to; the
+	// policy is part of the carrier's version.
+	If Precondition
 }
 
-// UpdateCarrier changes a carrier and its full-locker policy. Operators
-// and admins only: carriers do not set their own second-factor rules.
+// UpdateCarrier changes a carrier and its full-locker policy, if its
+// version is one in.If allows. Operators and admins only: carriers do not
+// set their own second-factor rules.
 func (s *Service) UpdateCarrier(ctx context.Context, p parcelguard.Principal, id string, in CarrierUpdate) (*CarrierWithPolicy, error) {
 	if err := require(p, parcelguard.RoleOperator); err != nil {
 		return nil, err
@@ -121,6 +166,9 @@ func (s *Service) UpdateCarrier(ctx context.Context, p parcelguard.Principal, id
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
 		c, err := tx.Carrier(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := in.If.check(c.Version); err != nil {
 			return err
 		}
 		pol, err := tx.CarrierPolicy(ctx, id)
@@ -145,7 +193,8 @@ func (s *Service) UpdateCarrier(ctx context.Context, p parcelguard.Principal, id
 		out = CarrierWithPolicy{Carrier: c, Policy: pol}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventCarrierUpdated,
 			Data: map[string]string{"carrier_id": c.ID, "name": c.Name, "phone_factor": strconv.FormatBool(c.PhoneFactor),
-				"fallback": string(pol.Fallback), "fallback_max_distance_m": strconv.Itoa(pol.MaxDistanceM)}})
+				"fallback": string(pol.Fallback), "fallback_max_distance_m": strconv.Itoa(pol.MaxDistanceM),
+				"version": strconv.FormatInt(c.Version, 10)}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update carrier %s: %w", id, err)

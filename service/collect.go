@@ -33,11 +33,8 @@ func (s *Service) Collect(ctx context.Context, p parcelguard.Principal, id strin
 		if err := tx.SaveParcel(ctx, x); err != nil {
 			return err
 		}
-		if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelCollected, nil); err != nil {
-			return err
-		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelCollected, SiteID: x.SiteID,
-			CompartmentID: x.CompartmentID, ParcelID: x.ID})
+		return s.recordForCarrier(ctx, tx, p, x, &parcelguard.Event{Kind: parcelguard.EventParcelCollected, SiteID: x.SiteID,
+			CompartmentID: x.CompartmentID, ParcelID: x.ID}, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collect %s: %w", id, err)
@@ -61,10 +58,8 @@ func (s *Service) MarkReturned(ctx context.Context, p parcelguard.Principal, id 
 		if err := tx.SaveParcel(ctx, x); err != nil {
 			return err
 		}
-		if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelReturned, nil); err != nil {
-			return err
-		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelReturned, SiteID: x.SiteID, ParcelID: x.ID})
+		return s.recordForCarrier(ctx, tx, p, x, &parcelguard.Event{Kind: parcelguard.EventParcelReturned, SiteID: x.SiteID,
+			ParcelID: x.ID}, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mark %s returned: %w", id, err)

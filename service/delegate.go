@@ -155,6 +155,9 @@ func (s *Service) RevokeDelegate(ctx context.Context, a *RecipientAccess, grantI
 		if err := tx.SaveGrant(ctx, g); err != nil {
 			return err
 		}
+		if err := s.deviceGrantEnded(ctx, tx, g, "revoked"); err != nil {
+			return err
+		}
 		return s.appendEvent(ctx, tx, a.principal(), &parcelguard.Event{Kind: parcelguard.EventDelegateRevoked, SiteID: g.SiteID,
 			ParcelID: d.ParcelID, GrantID: g.ID, Data: map[string]string{"delegate": d.Name}})
 	})
@@ -201,7 +204,8 @@ func delegateOf(ctx context.Context, tx parcelguard.Tx, g *parcelguard.Grant) (s
 
 // endOtherPickupGrants ends the parcel's other pickup grants (the
 // recipient's or delegates') once one of them opened the door.
-func endOtherPickupGrants(ctx context.Context, tx parcelguard.Tx, parcelID, usedID string) error {
+// The locker drops them too.
+func (s *Service) endOtherPickupGrants(ctx context.Context, tx parcelguard.Tx, parcelID, usedID string) error {
 	grants, err := tx.GrantsOfParcel(ctx, parcelID)
 	if err != nil {
 		return err
@@ -212,6 +216,9 @@ func endOtherPickupGrants(ctx context.Context, tx parcelguard.Tx, parcelID, used
 		}
 		g.End(parcelguard.GrantRevoked)
 		if err := tx.SaveGrant(ctx, g); err != nil {
+			return err
+		}
+		if err := s.deviceGrantEnded(ctx, tx, g, "superseded"); err != nil {
 			return err
 		}
 	}

@@ -55,12 +55,13 @@ func (s *Service) Deposit(ctx context.Context, p parcelguard.Principal, id strin
 		if err := s.scheduleStorageTimers(ctx, tx, x); err != nil {
 			return err
 		}
-		if err := s.notifyDeposited(ctx, tx, x, g); err != nil {
+		e := &parcelguard.Event{Kind: parcelguard.EventParcelDeposited, SiteID: x.SiteID,
+			CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID,
+			Data: map[string]string{"label": c.Label, "deadline": x.Deadline.Format("2006-01-02T15:04:05Z07:00")}}
+		if err := s.appendEvent(ctx, tx, p, e); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelDeposited, SiteID: x.SiteID,
-			CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID,
-			Data: map[string]string{"label": c.Label, "deadline": x.Deadline.Format("2006-01-02T15:04:05Z07:00")}})
+		return s.notifyDeposited(ctx, tx, x, g, e)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deposit %s: %w", id, err)

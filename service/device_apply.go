@@ -174,18 +174,29 @@ func (s *Service) applyLockerPickup(ctx context.Context, tx parcelguard.Tx, p pa
 		return err
 	}
 	c.Release(x.ID)
+	delegate, err := delegateOf(ctx, tx, g)
+	if err != nil {
+		return err
+	}
 	d["label"], d["by"], d["via"] = c.Label, "recipient", "locker"
+	if delegate != "" {
+		d["by"], d["delegate"] = "delegate", delegate
+	}
 	for _, save := range []func() error{
 		func() error { return tx.SaveGrant(ctx, g) },
+		func() error { return s.endOtherPickupGrants(ctx, tx, x.ID, g.ID) },
 		func() error { return tx.SaveParcel(ctx, x) },
 		func() error { return tx.SaveCompartment(ctx, c) },
 		func() error { return tx.CancelTimers(ctx, x.ID) },
-		func() error { return s.notifyPickedUp(ctx, tx, x, g, "") },
 	} {
 		if err := save(); err != nil {
 			return err
 		}
 	}
-	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
-		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: d})
+	e := &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
+		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: d}
+	if err := s.appendEvent(ctx, tx, p, e); err != nil {
+		return err
+	}
+	return s.notifyPickedUp(ctx, tx, x, g, delegate, e)
 }

@@ -213,12 +213,10 @@ func (s *Service) redirectToLocker(ctx context.Context, tx parcelguard.Tx, p par
 	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageDoorstepRedirected, x.ID, "", nil); err != nil {
 		return err
 	}
-	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepRedirected, map[string]string{"site_id": site.Site.ID}); err != nil {
-		return err
-	}
-	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
-		SiteID: site.Site.ID, CompartmentID: c.ID, // in the carrier's chain with the parcel's other doorstep events
-		Data: map[string]string{"label": c.Label, "size": string(c.Size), "distance_m": strconv.FormatFloat(site.DistanceM, 'f', 0, 64)}})
+	return s.recordForCarrier(ctx, tx, p, x, &parcelguard.Event{Kind: parcelguard.EventDoorstepRedirected, ParcelID: x.ID,
+		SiteID: site.Site.ID, CompartmentID: c.ID, Stream: parcelguard.CarrierStream(x.CarrierID), // with the parcel's other doorstep events
+		Data: map[string]string{"label": c.Label, "size": string(c.Size), "distance_m": strconv.FormatFloat(site.DistanceM, 'f', 0, 64)}},
+		map[string]string{"site_id": site.Site.ID})
 }
 
 // returnToSender ends the doorstep delivery: the parcel goes back.
@@ -235,11 +233,8 @@ func (s *Service) returnToSender(ctx context.Context, tx parcelguard.Tx, p parce
 	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageDoorstepReturned, x.ID, "", nil); err != nil {
 		return err
 	}
-	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepReturned, nil); err != nil {
-		return err
-	}
-	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, &parcelguard.Event{Kind: parcelguard.EventDoorstepReturned, ParcelID: x.ID,
-		Data: map[string]string{"attempts": strconv.Itoa(d.Attempts)}})
+	return s.recordForCarrier(ctx, tx, p, x, &parcelguard.Event{Kind: parcelguard.EventDoorstepReturned, ParcelID: x.ID, Stream: parcelguard.CarrierStream(x.CarrierID),
+		Data: map[string]string{"attempts": strconv.Itoa(d.Attempts)}}, nil)
 }
 
 // redeliver fires a rescheduled parcel's timer: it goes out again on its

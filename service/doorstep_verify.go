@@ -232,10 +232,8 @@ func (s *Service) deliver(ctx context.Context, tx parcelguard.Tx, p parcelguard.
 	if pw != nil {
 		e.GrantID = pw.ID
 	}
-	if err := s.notifyCarrier(ctx, tx, x, parcelguard.EventDoorstepDelivered, map[string]string{"verified_by": by}); err != nil {
-		return err
-	}
-	return s.appendDoorstepEvent(ctx, tx, p, x.CarrierID, e)
+	e.Stream = parcelguard.CarrierStream(x.CarrierID) // with the parcel's other doorstep events
+	return s.recordForCarrier(ctx, tx, p, x, e, map[string]string{"verified_by": by})
 }
 
 // validPassword reports whether s has the shape of a delivery password.

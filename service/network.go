@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/parcelguard/parcelguard"
 )
@@ -65,8 +67,12 @@ func (s *Service) AddCompartment(ctx context.Context, p parcelguard.Principal, i
 	c.ID = parcelguard.NewID("cmp", now)
 	c.State, c.ParcelID = parcelguard.CompartmentFree, ""
 	err := s.update(ctx, func(tx parcelguard.Tx) error {
-		if _, err := tx.Site(ctx, c.SiteID); err != nil {
+		site, err := tx.Site(ctx, c.SiteID)
+		if err != nil {
 			return err
+		}
+		if site.Decommissioned() {
+			return errDecommissioned
 		}
 		if err := tx.CreateCompartment(ctx, &c); err != nil {
 			return err
@@ -80,7 +86,8 @@ func (s *Service) AddCompartment(ctx context.Context, p parcelguard.Principal, i
 	return &c, nil
 }
 
-// Compartments lists a site's compartments.
+// Compartments lists a site's compartments; removed ones are gone from the
+// locker and from the list.
 func (s *Service) Compartments(ctx context.Context, p parcelguard.Principal, siteID string) ([]*parcelguard.Compartment, error) {
 	if err := require(p, parcelguard.RoleOperator, parcelguard.RoleCourier, parcelguard.RoleCarrier); err != nil {
 		return nil, err
@@ -90,7 +97,8 @@ func (s *Service) Compartments(ctx context.Context, p parcelguard.Principal, sit
 		if _, err := tx.Site(ctx, siteID); err != nil {
 			return err
 		}
-		out, err = tx.Compartments(ctx, siteID)
+		all, err := tx.Compartments(ctx, siteID)
+		out = slices.DeleteFunc(all, func(c *parcelguard.Compartment) bool { return c.State == parcelguard.CompartmentRemoved })
 		return err
 	})
 	if err != nil {
@@ -116,6 +124,9 @@ func (s *Service) SetCompartmentState(ctx context.Context, p parcelguard.Princip
 			return err
 		}
 		from := c.State
+		if from == parcelguard.CompartmentRemoved {
+			return errRemoved
+		}
 		if c.ParcelID != "" {
 			return fmt.Errorf("compartment holds parcel %s: %w", c.ParcelID, parcelguard.ErrCompartmentBusy)
 		}
@@ -155,4 +166,99 @@ func (s *Service) CreateCarrier(ctx context.Context, p parcelguard.Principal, in
 		return nil, fmt.Errorf("create carrier: %w", err)
 	}
 	return &c, nil
+}
+
+// errRemoved refuses a change to a removed compartment.
+var errRemoved = parcelguard.Errorf(parcelguard.ECONFLICT, "the compartment was removed")
+
+// DecommissionSite takes a site out of the network: it is found by no
+// search or fallback, takes no new parcels or compartments, and keeps its
+// history. It is refused while any compartment holds a parcel or is
+// reserved for one, and while parcels are announced or redirected to the
+// site: those must be collected, cancelled or redirected first. Doing it
+// again changes nothing. Operators and admins only.
+func (s *Service) DecommissionSite(ctx context.Context, p parcelguard.Principal, id string) (*parcelguard.Site, error) {
+	if err := require(p, parcelguard.RoleOperator); err != nil {
+		return nil, err
+	}
+	var site *parcelguard.Site
+	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
+		if site, err = tx.Site(ctx, id); err != nil {
+			return err
+		}
+		if site.Decommissioned() {
+			return nil
+		}
+		cs, err := tx.Compartments(ctx, id)
+		if err != nil {
+			return err
+		}
+		var busy []string
+		for _, c := range cs {
+			if c.ParcelID != "" {
+				busy = append(busy, c.Label)
+			}
+		}
+		if len(busy) > 0 {
+			return parcelguard.Errorf(parcelguard.ECONFLICT,
+				"compartments %s hold or are reserved for parcels; collect or redirect them before decommissioning the site",
+				strings.Join(busy, ", "))
+		}
+		for _, state := range []parcelguard.ParcelState{parcelguard.ParcelAnnounced, parcelguard.ParcelRedirected} {
+			waiting, err := tx.Parcels(ctx, parcelguard.ParcelFilter{SiteID: id, State: state, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(waiting) > 0 {
+				return parcelguard.Errorf(parcelguard.ECONFLICT,
+					"parcels are %s to this site (such as %s); redirect or cancel them before decommissioning it",
+					state, waiting[0].TrackingNumber)
+			}
+		}
+		site.DecommissionedAt = s.clock.Now()
+		if err := tx.SaveSite(ctx, site); err != nil {
+			return err
+		}
+		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventSiteDecommissioned, SiteID: site.ID,
+			Data: map[string]string{"name": site.Name, "compartments": strconv.Itoa(len(cs))}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decommission site %s: %w", id, err)
+	}
+	return site, nil
+}
+
+// RemoveCompartment takes a compartment out of its locker for good: it
+// takes no parcels and leaves the site's list, while parcels and events
+// that name it keep doing so (its label stays taken). It is refused while
+// the compartment holds a parcel or is reserved for one. Removing it again
+// changes nothing. Operators and admins only.
+func (s *Service) RemoveCompartment(ctx context.Context, p parcelguard.Principal, id string) (*parcelguard.Compartment, error) {
+	if err := require(p, parcelguard.RoleOperator); err != nil {
+		return nil, err
+	}
+	var c *parcelguard.Compartment
+	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
+		if c, err = tx.Compartment(ctx, id); err != nil {
+			return err
+		}
+		from := c.State
+		if from == parcelguard.CompartmentRemoved {
+			return nil
+		}
+		if c.ParcelID != "" {
+			return parcelguard.Errorf(parcelguard.ECONFLICT,
+				"compartment %s is %s for a parcel; it can be removed once the parcel has left it", c.Label, c.State)
+		}
+		c.State = parcelguard.CompartmentRemoved
+		if err := tx.SaveCompartment(ctx, c); err != nil {
+			return err
+		}
+		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventCompartmentRemoved, SiteID: c.SiteID,
+			CompartmentID: c.ID, Data: map[string]string{"label": c.Label, "from": string(from)}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remove compartment %s: %w", id, err)
+	}
+	return c, nil
 }

@@ -43,39 +43,62 @@ func (s *Service) notifyRecipient(ctx context.Context, tx parcelguard.Tx, x *par
 	return nil
 }
 
-// notifyCarrier enqueues the webhook telling the parcel's carrier about a
-// state change, with the parcel's state and deadline as of the change.
-func (s *Service) notifyCarrier(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, event parcelguard.EventKind,
+// notifyCarrier enqueues the webhook telling the parcel's carrier about
+// the state change e records, with the parcel's state and deadline as of
+// the change. e must be appended already: its audit id is the webhook's
+// idempotency key ("webhook:<event id>"), so every occurrence of a kind
+// (a second redirect, another deadline extension) reaches the carrier,
+// while the same event never makes a second webhook.
+func (s *Service) notifyCarrier(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, e *parcelguard.Event,
 	data map[string]string) error {
+	if e.ID == "" {
+		return fmt.Errorf("webhook of %s: the event has no id yet (append it first)", e.Kind)
+	}
 	now := s.clock.Now()
-	d := map[string]string{"type": string(event), "at": now.Format(time.RFC3339Nano), "state": string(x.State)}
+	d := map[string]string{"type": string(e.Kind), "at": now.Format(time.RFC3339Nano), "state": string(x.State),
+		"event_id": e.ID}
 	if !x.Deadline.IsZero() {
 		d["deadline"] = x.Deadline.Format(time.RFC3339)
 	}
 	for k, v := range data {
 		d[k] = v
 	}
-	m := &parcelguard.Message{ID: parcelguard.NewID("msg", now), IdempotencyKey: "webhook:" + x.ID + ":" + string(event),
+	m := &parcelguard.Message{ID: parcelguard.NewID("msg", now), IdempotencyKey: webhookKey(e.ID),
 		Kind: parcelguard.MessageWebhook, Channel: parcelguard.ChannelWebhook, Recipient: x.CarrierID,
 		ParcelID: x.ID, SiteID: x.SiteID, CarrierID: x.CarrierID, Data: d,
 		State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
 	if _, err := tx.EnqueueMessage(ctx, m); err != nil {
-		return fmt.Errorf("enqueue %s webhook: %w", event, err)
+		return fmt.Errorf("enqueue %s webhook: %w", e.Kind, err)
 	}
 	return nil
 }
 
+// webhookKey is the idempotency key of the webhook about an audit event.
+func webhookKey(eventID string) string { return "webhook:" + eventID }
+
+// recordForCarrier appends e and enqueues the carrier's webhook about it.
+func (s *Service) recordForCarrier(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, x *parcelguard.Parcel,
+	e *parcelguard.Event, data map[string]string) error {
+	if err := s.appendEvent(ctx, tx, p, e); err != nil {
+		return err
+	}
+	return s.notifyCarrier(ctx, tx, x, e, data)
+}
+
 // notifyDeposited: the deposit notice (PIN, QR, deadline) and the carrier's event.
-func (s *Service) notifyDeposited(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, g *parcelguard.Grant) error {
+// e is the appended deposit event.
+func (s *Service) notifyDeposited(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, g *parcelguard.Grant, e *parcelguard.Event) error {
 	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageDeposit, g.ID, g.ID, nil); err != nil {
 		return err
 	}
-	return s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelDeposited, nil)
+	return s.notifyCarrier(ctx, tx, x, e, nil)
 }
 
 // notifyPickedUp: the confirmation naming who collected, and the carrier's
-// event. delegate is the delegate's name, empty when the recipient collected.
-func (s *Service) notifyPickedUp(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, g *parcelguard.Grant, delegate string) error {
+// event. delegate is the delegate's name, empty when the recipient collected;
+// e is the appended pickup event.
+func (s *Service) notifyPickedUp(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, g *parcelguard.Grant, delegate string,
+	e *parcelguard.Event) error {
 	at := s.clock.Now().Format(time.RFC3339Nano)
 	data := map[string]string{"at": at}
 	by := "recipient"
@@ -85,7 +108,7 @@ func (s *Service) notifyPickedUp(ctx context.Context, tx parcelguard.Tx, x *parc
 	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessagePickedUp, g.ID, g.ID, data); err != nil {
 		return err
 	}
-	return s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelPickedUp, map[string]string{"by": by})
+	return s.notifyCarrier(ctx, tx, x, e, map[string]string{"by": by})
 }
 
 // notifyReminder: the reminder before the deadline. The deadline is part of
@@ -94,10 +117,11 @@ func (s *Service) notifyReminder(ctx context.Context, tx parcelguard.Tx, x *parc
 	return s.notifyRecipient(ctx, tx, x, parcelguard.MessageReminder, x.ID+":"+strconv.FormatInt(x.Deadline.Unix(), 10), "", nil)
 }
 
-// notifyExpired: the expiry and return notice, and the carrier's event.
-func (s *Service) notifyExpired(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel) error {
+// notifyExpired: the expiry and return notice, and the carrier's event; e
+// is the appended expiry event.
+func (s *Service) notifyExpired(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, e *parcelguard.Event) error {
 	if err := s.notifyRecipient(ctx, tx, x, parcelguard.MessageExpiry, x.ID, "", nil); err != nil {
 		return err
 	}
-	return s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelExpired, nil)
+	return s.notifyCarrier(ctx, tx, x, e, nil)
 }

@@ -43,6 +43,7 @@ func TestDepositEnqueuesNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string
+	deposited := f.lastEvent(p.ID, parcelguard.EventParcelDeposited)
 	for _, m := range f.outbox() {
 		keys = append(keys, m.IdempotencyKey)
 		if m.ParcelID != p.ID || m.SiteID != f.site.ID || m.State != parcelguard.MessagePending {
@@ -53,7 +54,7 @@ func TestDepositEnqueuesNotifications(t *testing.T) {
 		}
 	}
 	sort.Strings(keys)
-	want := []string{"deposit:" + g.ID + ":email", "deposit:" + g.ID + ":sms", "webhook:" + p.ID + ":parcel.deposited"}
+	want := []string{"deposit:" + g.ID + ":email", "deposit:" + g.ID + ":sms", "webhook:" + deposited.ID}
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}

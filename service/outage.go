@@ -357,10 +357,11 @@ func (s *Service) releaseParcel(ctx context.Context, parcelID string) (bool, err
 			map[string]string{"deadline": x.Deadline.Format(time.RFC3339)}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventParcelDeadlineExtended,
+		return s.recordForCarrier(ctx, tx, parcelguard.System, x, &parcelguard.Event{Kind: parcelguard.EventParcelDeadlineExtended,
 			SiteID: x.SiteID, CompartmentID: x.CompartmentID, ParcelID: x.ID,
 			Data: map[string]string{"cause": string(h.Cause), "outage_from": h.Since.Format(time.RFC3339),
-				"outage_to": now.Format(time.RFC3339), "from": from.Format(time.RFC3339), "to": x.Deadline.Format(time.RFC3339)}})
+				"outage_to": now.Format(time.RFC3339), "from": from.Format(time.RFC3339), "to": x.Deadline.Format(time.RFC3339)}},
+			map[string]string{"by": "outage"})
 	})
 	if err != nil {
 		return false, fmt.Errorf("release parcel %s: %w", parcelID, err)

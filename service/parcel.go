@@ -37,8 +37,12 @@ func (s *Service) Announce(ctx context.Context, p parcelguard.Principal, in parc
 			return fieldNotFound("carrier_id", err)
 		}
 		if x.SiteID != "" {
-			if _, err := tx.Site(ctx, x.SiteID); err != nil {
+			site, err := tx.Site(ctx, x.SiteID)
+			if err != nil {
 				return fieldNotFound("site_id", err)
+			}
+			if site.Decommissioned() {
+				return errDecommissioned
 			}
 		}
 		// The full-locker fallback at announce: only a carrier that asked

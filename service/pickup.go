@@ -191,11 +191,10 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 	}
 	for _, save := range []func() error{
 		func() error { return tx.SaveGrant(ctx, g) },
-		func() error { return endOtherPickupGrants(ctx, tx, x.ID, g.ID) },
+		func() error { return s.endOtherPickupGrants(ctx, tx, x.ID, g.ID) },
 		func() error { return tx.SaveParcel(ctx, x) },
 		func() error { return tx.SaveCompartment(ctx, c) },
 		func() error { return tx.CancelTimers(ctx, x.ID) },
-		func() error { return s.notifyPickedUp(ctx, tx, x, g, delegate) },
 		func() error { return s.deviceGrantEnded(ctx, tx, g, "used") },
 	} {
 		if err := save(); err != nil {
@@ -206,8 +205,12 @@ func (s *Service) completePickup(ctx context.Context, tx parcelguard.Tx, p parce
 	if delegate != "" {
 		data["by"], data["delegate"] = "delegate", delegate
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
-		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: data}); err != nil {
+	e := &parcelguard.Event{Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID,
+		CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID, Data: data}
+	if err := s.appendEvent(ctx, tx, p, e); err != nil {
+		return nil, err
+	}
+	if err := s.notifyPickedUp(ctx, tx, x, g, delegate, e); err != nil {
 		return nil, err
 	}
 	return &PickupResult{ParcelID: x.ID, CompartmentID: c.ID, CompartmentLabel: c.Label}, nil

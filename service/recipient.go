@@ -403,8 +403,9 @@ func (s *Service) ExtendDeadline(ctx context.Context, a *RecipientAccess) (*parc
 		if err := s.scheduleStorageTimers(ctx, tx, x); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, a.principal(), &parcelguard.Event{Kind: parcelguard.EventParcelExtended,
-			SiteID: x.SiteID, ParcelID: x.ID, Data: map[string]string{"deadline": x.Deadline.Format(time.RFC3339)}})
+		return s.recordForCarrier(ctx, tx, a.principal(), x, &parcelguard.Event{Kind: parcelguard.EventParcelExtended,
+			SiteID: x.SiteID, ParcelID: x.ID, Data: map[string]string{"deadline": x.Deadline.Format(time.RFC3339)}},
+			map[string]string{"by": "recipient"})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("extend deadline of %s: %w", a.parcelID, err)

@@ -89,8 +89,8 @@ func (s *Service) moveParcel(ctx context.Context, tx parcelguard.Tx, p parcelgua
 	if distanceM > 0 {
 		data["distance_m"] = strconv.FormatFloat(distanceM, 'f', 0, 64)
 	}
-	if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventParcelRedirected, SiteID: to.ID,
-		ParcelID: x.ID, Data: data}); err != nil {
+	e := &parcelguard.Event{Kind: parcelguard.EventParcelRedirected, SiteID: to.ID, ParcelID: x.ID, Data: data}
+	if err := s.appendEvent(ctx, tx, p, e); err != nil {
 		return err
 	}
 	cause := x.ID + ":" + to.ID + ":" + strconv.FormatInt(s.clock.Now().UnixNano(), 10)
@@ -98,7 +98,7 @@ func (s *Service) moveParcel(ctx context.Context, tx parcelguard.Tx, p parcelgua
 		map[string]string{"from_site": from, "reason": reason}); err != nil {
 		return err
 	}
-	return s.notifyCarrier(ctx, tx, x, parcelguard.EventParcelRedirected, map[string]string{"from_site": from, "reason": reason})
+	return s.notifyCarrier(ctx, tx, x, e, map[string]string{"from_site": from, "reason": reason})
 }
 
 // redirectable says why x cannot go to another locker now, or nil: only a
@@ -163,6 +163,9 @@ func (s *Service) redirect(ctx context.Context, tx parcelguard.Tx, p parcelguard
 	to, err := tx.Site(ctx, siteID)
 	if err != nil {
 		return fieldNotFound("site_id", err)
+	}
+	if to.Decommissioned() {
+		return errDecommissioned
 	}
 	if to.ID == x.SiteID {
 		return parcelguard.Invalid(parcelguard.FieldError{Field: "site_id", Message: "is already the parcel's locker"})

@@ -136,11 +136,11 @@ func (s *Service) expire(ctx context.Context, tx parcelguard.Tx, parcelID string
 	if err := tx.CancelTimers(ctx, x.ID, parcelguard.TimerReminder); err != nil {
 		return err
 	}
-	if err := s.notifyExpired(ctx, tx, x); err != nil {
+	e := &parcelguard.Event{Kind: parcelguard.EventParcelExpired, SiteID: x.SiteID, CompartmentID: x.CompartmentID, ParcelID: x.ID}
+	if err := s.appendEvent(ctx, tx, parcelguard.System, e); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventParcelExpired,
-		SiteID: x.SiteID, CompartmentID: x.CompartmentID, ParcelID: x.ID})
+	return s.notifyExpired(ctx, tx, x, e)
 }
 
 // remind records the reminder due before the deadline of a parcel still

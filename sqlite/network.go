@@ -16,9 +16,9 @@ import (
 // counts each one's free compartments per size class through
 // compartments_free, in one statement.
 const sitesInBoxSQL = `SELECT s.id, s.name, s.address, s.lat, s.lon, s.time_zone, s.opening_hours, s.storage_period_ns, s.created_at,
-	COALESCE(SUM(c.size = 'S'), 0), COALESCE(SUM(c.size = 'M'), 0), COALESCE(SUM(c.size = 'L'), 0), COALESCE(SUM(c.size = 'XL'), 0)
+	s.version, COALESCE(SUM(c.size = 'S'), 0), COALESCE(SUM(c.size = 'M'), 0), COALESCE(SUM(c.size = 'L'), 0), COALESCE(SUM(c.size = 'XL'), 0)
 	FROM sites s LEFT JOIN compartments c ON c.site_id = s.id AND c.state = 'free'
-	WHERE s.lat BETWEEN ? AND ? AND s.lon BETWEEN ? AND ?
+	WHERE s.lat BETWEEN ? AND ? AND s.lon BETWEEN ? AND ? AND s.decommissioned_at = 0
 	GROUP BY s.id ORDER BY s.id LIMIT ?`
 
 // SitesInBox returns the sites in the box with their free compartments.
@@ -35,7 +35,7 @@ func (t *tx) SitesInBox(ctx context.Context, box parcelguard.GeoBox, limit int) 
 			period, created int64
 			free            [4]int
 		)
-		if err := rows.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created,
+		if err := rows.Scan(&s.ID, &s.Name, &s.Address, &s.Lat, &s.Lon, &s.TimeZone, &s.OpeningHours, &period, &created, &s.Version,
 			&free[0], &free[1], &free[2], &free[3]); err != nil {
 			return nil, fmt.Errorf("sites in box: %w", err)
 		}
@@ -71,20 +71,23 @@ func mustHaveUpdated(res sql.Result, err error) error {
 	return nil
 }
 
-// SaveSite overwrites the site's fields.
+// SaveSite overwrites the site's fields if its Version is current, and
+// bumps Version.
 func (t *tx) SaveSite(ctx context.Context, s *parcelguard.Site) error {
 	res, err := t.exec(ctx, `UPDATE sites SET name = ?, address = ?, lat = ?, lon = ?, time_zone = ?, opening_hours = ?,
-		storage_period_ns = ? WHERE id = ?`,
-		s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), s.ID)
-	if err := mustHaveUpdated(res, err); err != nil {
+		storage_period_ns = ?, decommissioned_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		s.Name, s.Address, s.Lat, s.Lon, s.TimeZone, s.OpeningHours, int64(s.StoragePeriod), nanos(s.DecommissionedAt),
+		s.ID, s.Version)
+	if err := t.checkSaved(ctx, res, err, "sites", "id", s.ID); err != nil {
 		return fmt.Errorf("save site %s: %w", s.ID, err)
 	}
+	s.Version++
 	return nil
 }
 
 // Carriers lists carriers in id order.
 func (t *tx) Carriers(ctx context.Context, f parcelguard.CarrierFilter) ([]*parcelguard.Carrier, error) {
-	rows, err := t.query(ctx, `SELECT id, name, phone_factor, storage_period_ns, created_at FROM carriers
+	rows, err := t.query(ctx, `SELECT id, name, phone_factor, storage_period_ns, created_at, version FROM carriers
 		WHERE id > ? ORDER BY id LIMIT ?`, f.After, limitArg(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("list carriers: %w", dbErr(err))
@@ -96,7 +99,7 @@ func (t *tx) Carriers(ctx context.Context, f parcelguard.CarrierFilter) ([]*parc
 			c               parcelguard.Carrier
 			period, created int64
 		)
-		if err := rows.Scan(&c.ID, &c.Name, &c.PhoneFactor, &period, &created); err != nil {
+		if err := rows.Scan(&c.ID, &c.Name, &c.PhoneFactor, &period, &created, &c.Version); err != nil {
 			return nil, fmt.Errorf("list carriers: %w", err)
 		}
 		c.StoragePeriod, c.CreatedAt = time.Duration(period), fromNanos(created)
@@ -108,13 +111,16 @@ func (t *tx) Carriers(ctx context.Context, f parcelguard.CarrierFilter) ([]*parc
 	return out, nil
 }
 
-// SaveCarrier overwrites the carrier's fields.
+// SaveCarrier overwrites the carrier's fields if its Version is current,
+// and bumps Version.
 func (t *tx) SaveCarrier(ctx context.Context, c *parcelguard.Carrier) error {
-	res, err := t.exec(ctx, `UPDATE carriers SET name = ?, phone_factor = ?, storage_period_ns = ? WHERE id = ?`,
-		c.Name, boolInt(c.PhoneFactor), int64(c.StoragePeriod), c.ID)
-	if err := mustHaveUpdated(res, err); err != nil {
+	res, err := t.exec(ctx, `UPDATE carriers SET name = ?, phone_factor = ?, storage_period_ns = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		c.Name, boolInt(c.PhoneFactor), int64(c.StoragePeriod), c.ID, c.Version)
+	if err := t.checkSaved(ctx, res, err, "carriers", "id", c.ID); err != nil {
 		return fmt.Errorf("save carrier %s: %w", c.ID, err)
 	}
+	c.Version++
 	return nil
 }
 

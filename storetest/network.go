@@ -49,6 +49,73 @@ func testNetwork(t *testing.T, open Opener) {
 		})
 	})
 
+	// Ensure a decommissioned site is in no box, whatever room it has, and
+	// its decommissioning reads back.
+	t.Run("SitesInBoxSkipsDecommissioned", func(t *testing.T) {
+		s := open(t)
+		gone := newSite("site-gone")
+		stay := newSite("site-stay")
+		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			check(tx.CreateSite(ctx, gone))
+			check(tx.CreateSite(ctx, stay))
+			return tx.CreateCompartment(ctx, newCompartment("cmp-gone", gone.ID, "A1", parcelguard.SizeS))
+		})
+		gone.DecommissionedAt = t0.Add(time.Hour)
+		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error { return tx.SaveSite(ctx, gone) })
+		view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			got, err := tx.SitesInBox(ctx, parcelguard.GeoBox{MinLat: -90, MaxLat: 90, MinLon: -180, MaxLon: 180}, 0)
+			noErr(t, err)
+			if len(got) != 1 || got[0].Site.ID != stay.ID {
+				t.Fatalf("box holds %d sites %v, want only %s", len(got), got, stay.ID)
+			}
+			equal(t, got[0].Site, stay)
+			back, err := tx.Site(ctx, gone.ID)
+			noErr(t, err)
+			equal(t, back, gone)
+			if !back.Decommissioned() {
+				t.Fatal("decommissioning did not read back")
+			}
+			return nil
+		})
+	})
+
+	// Ensure sites and carriers follow the version convention: created at
+	// 1, bumped by each save, and a save of a stale Version is ErrConflict
+	// and changes nothing.
+	t.Run("Versions", func(t *testing.T) {
+		s := open(t)
+		w := seed(t, s)
+		if w.site.Version != 1 || w.carrier.Version != 1 {
+			t.Fatalf("created at versions %d and %d, want 1", w.site.Version, w.carrier.Version)
+		}
+		stale, staleCarrier := *w.site, *w.carrier
+		w.site.Name, w.carrier.Name = "First", "First"
+		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			check(tx.SaveSite(ctx, w.site))
+			return tx.SaveCarrier(ctx, w.carrier)
+		})
+		if w.site.Version != 2 || w.carrier.Version != 2 {
+			t.Fatalf("saved at versions %d and %d, want 2", w.site.Version, w.carrier.Version)
+		}
+		stale.Name, staleCarrier.Name = "Lost", "Lost"
+		err := tryUpdate(t, s, func(ctx context.Context, tx parcelguard.Tx) error { return tx.SaveSite(ctx, &stale) })
+		wantErr(t, err, parcelguard.ErrConflict)
+		err = tryUpdate(t, s, func(ctx context.Context, tx parcelguard.Tx) error { return tx.SaveCarrier(ctx, &staleCarrier) })
+		wantErr(t, err, parcelguard.ErrConflict)
+		view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			site, err := tx.Site(ctx, w.site.ID)
+			noErr(t, err)
+			equal(t, site, w.site)
+			c, err := tx.Carrier(ctx, w.carrier.ID)
+			noErr(t, err)
+			equal(t, c, w.carrier)
+			all, err := tx.Carriers(ctx, parcelguard.CarrierFilter{})
+			noErr(t, err)
+			equal(t, all[0], w.carrier)
+			return nil
+		})
+	})
+
 	// Ensure SaveSite overwrites a site and refuses an unknown one.
 	t.Run("SaveSite", func(t *testing.T) {
 		s := open(t)

@@ -58,7 +58,9 @@ func testSites(t *testing.T, open Opener) {
 				return nil
 			})
 			for i := 1; i <= 5; i++ {
-				want = append(want, newSite(fmt.Sprintf("site-%d", i)))
+				site := newSite(fmt.Sprintf("site-%d", i))
+				site.Version = 1 // as created
+				want = append(want, site)
 			}
 			view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
 				all, err := tx.Sites(ctx, parcelguard.SiteFilter{})

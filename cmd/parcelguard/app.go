@@ -34,8 +34,11 @@ type appConfig struct {
 	// keyRate and addrRate are requests per second (burst twice that) per
 	// API key and per client address; zero keeps the API's defaults.
 	keyRate, addrRate float64
-	notify            notify.Config
-	notifyTick        time.Duration
+	// trustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (--trusted-proxies).
+	trustedProxies http.TrustedProxies
+	notify         notify.Config
+	notifyTick     time.Duration
 	// outage tunes the outage sweep (outageflags.go).
 	outage  outageFlags
 	devices deviceFlags
@@ -81,7 +84,8 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		return nil, err
 	}
 	api := http.NewServer(http.Config{Service: svc, Store: store, Metrics: m, Gatherer: reg, Logger: cfg.logger, Version: version,
-		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate), Mailbox: dispatcher.Mailbox()})
+		KeyLimit: rateLimit(cfg.keyRate), AddressLimit: rateLimit(cfg.addrRate), TrustedProxies: cfg.trustedProxies,
+		Mailbox: dispatcher.Mailbox()})
 
 	handler, err := withPages(api, web.Config{Service: svc, Keys: keys, Clock: clock, Logger: cfg.logger,
 		Mailbox: dispatcher.Mailbox(), Store: store})

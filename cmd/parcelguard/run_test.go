@@ -267,3 +267,24 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("bad role: %v", err)
 	}
 }
+
+// Ensure --trusted-proxies (or its environment variable) reaches the
+// configuration, and a bad list is refused before anything starts, naming
+// the entry.
+func TestTrustedProxiesFlag(t *testing.T) {
+	err := run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--trusted-proxies", "10.0.0.0/8, proxy.local"},
+		noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `"proxy.local"`) {
+		t.Errorf("bad --trusted-proxies: %v", err)
+	}
+	e := &env{getenv: func(k string) string {
+		if k == "PARCELGUARD_TRUSTED_PROXIES" {
+			return "10.0.0.0/8,::1"
+		}
+		return ""
+	}, stdout: io.Discard, stderr: io.Discard}
+	cfg, err := parseAppFlags(e, newFlagSet(e, "serve", ""), nil, "127.0.0.1:0")
+	if err != nil || len(cfg.trustedProxies) != 2 || cfg.trustedProxies[0].String() != "10.0.0.0/8" {
+		t.Errorf("PARCELGUARD_TRUSTED_PROXIES: %v %v", cfg.trustedProxies, err)
+	}
+}

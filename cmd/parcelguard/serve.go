@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/parcelguard/parcelguard/http"
 	"github.com/parcelguard/parcelguard/notify"
 )
 
@@ -40,6 +41,12 @@ func parseAppFlags(e *env, fs *flag.FlagSet, args []string, defaultListen string
 	fs.DurationVar(&cfg.schedTick, "scheduler-interval", time.Second, "how often the scheduler looks for due timers")
 	fs.Float64Var(&cfg.keyRate, "rate-limit-key", 0, "API requests per second per key or recipient link (0: the default of 50)")
 	fs.Float64Var(&cfg.addrRate, "rate-limit-address", 0, "API requests per second per client address (0: the default of 100)")
+	fs.Func("trusted-proxies", "comma-separated CIDR prefixes or addresses of the reverse proxies in front of the API; "+
+		"from them the client address (rate limits, logs) is the right-most untrusted X-Forwarded-For entry (default: trust none)",
+		func(s string) (err error) {
+			cfg.trustedProxies, err = http.ParseTrustedProxies(s)
+			return err
+		})
 	if err := parseFlags(e, fs, args); err != nil {
 		return cfg, err
 	}
