@@ -65,10 +65,10 @@ type WallSummary struct {
 	ServiceCallsPerSecond float64 `json:"service_calls_per_second"`
 	// PeakRSSBytes is the process's peak resident set (VmHWM), 0 where
 	// /proc is missing; PeakHeapBytes the Go heap's peak seen by samples.
-	PeakRSSBytes  uint64 `json:"peak_rss_bytes"`
-	GoHeapBytes   uint64 `json:"go_heap_bytes"`
-	GoMaxProcs    int    `json:"gomaxprocs"`
-	GoVersion     string `json:"go_version"`
+	PeakRSSBytes  uint64  `json:"peak_rss_bytes"`
+	GoHeapBytes   uint64  `json:"go_heap_bytes"`
+	GoMaxProcs    int     `json:"gomaxprocs"`
+	GoVersion     string  `json:"go_version"`
 	SimulatedDays float64 `json:"simulated_days"`
 }
 

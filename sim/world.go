@@ -246,6 +246,7 @@ func (w *World) timed(op string, fn func() error) error {
 	t0 := time.Now()
 	err := fn()
 	w.stats.op(op, time.Since(t0))
+	w.stats.count(sServiceCalls, w.Now(), 1)
 	return err
 }
 

@@ -55,6 +55,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and print the schema version", runMigrate},
 		{"admin", "administrative tasks: create-key", runAdmin},
 		{"audit", "audit log tasks: verify", runAudit},
+		{"sim", "simulate a locker network with attackers and check its invariants", runSim},
 		{"version", "print the version", runVersion},
 	}
 }
