@@ -3,7 +3,9 @@ package sim
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -135,57 +137,33 @@ func (w *World) round(ctx context.Context, s *siteRec) {
 		w.collect(ctx, s, expired)
 	}
 	// A size that found no free compartment stops larger and equal sizes
-	// for this round; smaller parcels may still fit.
-	failRank := len(parcelguard.SizeClasses)
-	var left []int32
-	for _, idx := range queue {
-		w.mu.Lock()
-		p := w.parcels[idx]
-		id, size := p.id, int(p.size)
-		w.mu.Unlock()
-		if size >= failRank {
-			left = append(left, idx)
-			continue
-		}
-		var x *parcelguard.Parcel
-		err := w.timed("reserve", func() (err error) {
-			x, err = w.svc.Reserve(ctx, w.courier, id)
-			return err
+	// for this round; smaller parcels may still fit. The courier's
+	// deposits run a few at a time: in simulated time they all happen
+	// within the tick, and the store commits them together.
+	var (
+		fmu      sync.Mutex
+		failRank = len(parcelguard.SizeClasses)
+		left     []int32
+		wg       sync.WaitGroup
+		next     = make(chan int32)
+	)
+	for range min(depositLanes, len(queue)) {
+		wg.Go(func() {
+			for idx := range next {
+				if !w.depositOne(ctx, s, idx, &fmu, &failRank) {
+					fmu.Lock()
+					left = append(left, idx)
+					fmu.Unlock()
+				}
+			}
 		})
-		if errors.Is(err, parcelguard.ErrNoFreeCompartment) {
-			failRank = size
-			left = append(left, idx)
-			continue
-		}
-		if err != nil {
-			w.Unexpected("reserve "+id, err)
-			continue
-		}
-		w.mu.Lock()
-		p.state, p.compartment = pReserved, x.CompartmentID
-		s.reserved++
-		w.mu.Unlock()
-		err = w.timed("deposit", func() (err error) {
-			x, err = w.svc.Deposit(ctx, w.courier, id)
-			return err
-		})
-		if err != nil {
-			w.Unexpected("deposit "+id, err)
-			continue
-		}
-		now := w.Now()
-		if want := now.Add(parcelguard.DefaultStoragePeriod); !x.Deadline.Equal(want) {
-			w.Violation("deadline", "parcel %s deposited at %s got deadline %s, want %s", id, now, x.Deadline, want)
-		}
-		w.mu.Lock()
-		p.state, p.deposited, p.deadline = pDeposited, now.Unix(), x.Deadline.Unix()
-		s.reserved--
-		s.occupied++
-		s.active++
-		w.mu.Unlock()
-		w.stats.count(sDeposited, now, 1)
-		w.stats.wait.add(time.Duration(now.Unix()-p.announced) * time.Second)
 	}
+	for _, idx := range queue {
+		next <- idx
+	}
+	close(next)
+	wg.Wait()
+	slices.Sort(left) // first come, first served at the next round
 	now := w.Now()
 	w.stats.count(sDeferred, now, int64(len(left)))
 	w.mu.Lock()
@@ -194,6 +172,66 @@ func (w *World) round(ctx context.Context, s *siteRec) {
 		w.scheduleRoundLocked(s, now)
 	}
 	w.mu.Unlock()
+}
+
+// depositLanes is how many deposits of one courier round run at once.
+const depositLanes = 8
+
+// depositOne reserves a compartment for parcel idx and deposits it. It
+// reports false when the parcel must wait for a later round (no room for
+// its size); failRank, guarded by fmu, is the smallest size found without
+// room this round.
+func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync.Mutex, failRank *int) bool {
+	w.mu.Lock()
+	p := w.parcels[idx]
+	id, size := p.id, int(p.size)
+	w.mu.Unlock()
+	fmu.Lock()
+	full := size >= *failRank
+	fmu.Unlock()
+	if full {
+		return false
+	}
+	var x *parcelguard.Parcel
+	err := w.timed("reserve", func() (err error) {
+		x, err = w.svc.Reserve(ctx, w.courier, id)
+		return err
+	})
+	if errors.Is(err, parcelguard.ErrNoFreeCompartment) {
+		fmu.Lock()
+		*failRank = min(*failRank, size)
+		fmu.Unlock()
+		return false
+	}
+	if err != nil {
+		w.Unexpected("reserve "+id, err)
+		return true
+	}
+	w.mu.Lock()
+	p.state, p.compartment = pReserved, x.CompartmentID
+	s.reserved++
+	w.mu.Unlock()
+	err = w.timed("deposit", func() (err error) {
+		x, err = w.svc.Deposit(ctx, w.courier, id)
+		return err
+	})
+	if err != nil {
+		w.Unexpected("deposit "+id, err)
+		return true
+	}
+	now := w.Now()
+	if want := now.Add(parcelguard.DefaultStoragePeriod); !x.Deadline.Equal(want) {
+		w.Violation("deadline", "parcel %s deposited at %s got deadline %s, want %s", id, now, x.Deadline, want)
+	}
+	w.mu.Lock()
+	p.state, p.deposited, p.deadline = pDeposited, now.Unix(), x.Deadline.Unix()
+	s.reserved--
+	s.occupied++
+	s.active++
+	w.mu.Unlock()
+	w.stats.count(sDeposited, now, 1)
+	w.stats.wait.add(time.Duration(now.Unix()-p.announced) * time.Second)
+	return true
 }
 
 // collect takes the site's expired parcels out for return. The return
