@@ -68,10 +68,10 @@ type Config struct {
 	Drain time.Duration `json:"drain"`
 	// Workers run one tick's actions concurrently.
 	Workers int `json:"workers"`
-	// CheckSitesPerTick is how many sites' compartments the continuous
-	// invariant sweep reads after each tick (round robin; every site is
-	// swept once more at the end).
-	CheckSitesPerTick int `json:"check_sites_per_tick"`
+	// SweepPeriod is how often the continuous invariant sweep reads each
+	// site's compartments (round robin, a share of the sites after every
+	// tick; every site is swept once more at the end).
+	SweepPeriod time.Duration `json:"sweep_period"`
 	// AuditSample: every AuditSample-th parcel's audit history is checked
 	// against what the simulation saw happen to it.
 	AuditSample int `json:"audit_sample"`
@@ -83,27 +83,27 @@ func Presets() []string { return []string{"small", "peak-day"} }
 // Preset returns the named preset at scale 1.
 func Preset(name string) (Config, error) {
 	base := Config{
-		Scale:             1,
-		Seed:              1,
-		Start:             time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC),
-		CompartmentMix:    [4]float64{0.40, 0.35, 0.20, 0.05},
-		ParcelMix:         [4]float64{0.50, 0.33, 0.14, 0.03},
-		ArrivalDays:       1,
-		Curve:             DefaultCurve,
-		Delay:             DefaultDelay,
-		EmailShare:        0.5,
-		QRShare:           0.3,
-		TypoShare:         0.03,
-		ReplayShare:       0.01,
-		RoundEvery:        time.Hour,
-		ReturnAfter:       6 * time.Hour,
-		AttackStart:       8 * time.Hour,
-		AttackFor:         parcelguard.DefaultStoragePeriod,
-		Tick:              time.Minute,
-		Drain:             12 * time.Hour,
-		Workers:           64,
-		CheckSitesPerTick: 20,
-		AuditSample:       1000,
+		Scale:          1,
+		Seed:           1,
+		Start:          time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC),
+		CompartmentMix: [4]float64{0.40, 0.35, 0.20, 0.05},
+		ParcelMix:      [4]float64{0.50, 0.33, 0.14, 0.03},
+		ArrivalDays:    1,
+		Curve:          DefaultCurve,
+		Delay:          DefaultDelay,
+		EmailShare:     0.5,
+		QRShare:        0.3,
+		TypoShare:      0.03,
+		ReplayShare:    0.01,
+		RoundEvery:     time.Hour,
+		ReturnAfter:    6 * time.Hour,
+		AttackStart:    8 * time.Hour,
+		AttackFor:      parcelguard.DefaultStoragePeriod,
+		Tick:           time.Minute,
+		Drain:          12 * time.Hour,
+		Workers:        64,
+		SweepPeriod:    time.Hour,
+		AuditSample:    1000,
 	}
 	switch name {
 	case "small":
@@ -113,7 +113,7 @@ func Preset(name string) (Config, error) {
 		base.Attackers = 1
 		base.Tick = 5 * time.Minute
 		base.Workers = 16
-		base.CheckSitesPerTick = 4
+		base.SweepPeriod = 20 * time.Minute
 		base.AuditSample = 1
 		return base, nil
 	case "peak-day":
@@ -140,6 +140,11 @@ func (c Config) Scaled(f float64) Config {
 	}
 	c.Attackers = min(c.Attackers, c.Sites)
 	return c
+}
+
+// SweepPerTick is how many sites the invariant sweep reads after a tick.
+func (c Config) SweepPerTick() int {
+	return max(1, int(math.Ceil(float64(c.Sites)*float64(c.Tick)/float64(c.SweepPeriod))))
 }
 
 // Duration is the simulated span: the arrival days, a full storage period
@@ -172,7 +177,7 @@ func (c Config) Validate() error {
 	check(c.Attackers >= 0 && c.Attackers <= c.Sites, "attackers must be between 0 and the number of sites")
 	check(c.Tick >= time.Second && c.Tick <= time.Hour, "tick must be between 1 s and 1 h")
 	check(c.Workers >= 1 && c.Workers <= 4096, "workers must be 1 to 4096")
-	check(c.CheckSitesPerTick >= 0, "check sites per tick must not be negative")
+	check(c.SweepPeriod >= c.Tick, "the sweep period must be at least one tick")
 	check(c.AuditSample >= 1, "audit sample must be at least 1")
 	if len(bad) > 0 {
 		sort.Strings(bad)

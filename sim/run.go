@@ -233,7 +233,7 @@ func (w *World) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		w.checks.sweep(ctx, cfg.CheckSitesPerTick)
+		w.checks.sweep(ctx, cfg.SweepPerTick())
 		if w.opts.AfterTick != nil {
 			if err := w.opts.AfterTick(ctx, w); err != nil {
 				return fmt.Errorf("sim: after tick: %w", err)
@@ -334,7 +334,7 @@ func (w *World) sampleHour(h int, wall time.Duration) {
 	w.stats.nOcc++
 	w.stats.alarmsCum[h] = counterValue(w.mets.GuardAlarms)
 	w.stats.wallPerHr[h] += wall.Seconds()
-	if w.opts.Progress != nil && h%6 == 5 {
+	if w.opts.Progress != nil {
 		fmt.Fprintf(w.opts.Progress, "sim %s  hour %3d  arrived %d  deposited %d  picked up %d  expired %d  occupancy %.0f%%  violations %d\n",
 			w.timeOf(w.tick.Load()).Format("Mon 15:04"), h+1, w.stats.total(sArrived), w.stats.total(sDeposited),
 			w.stats.total(sPickedUp), w.stats.total(sExpired), 100*occ, w.checks.n.Load())
