@@ -322,9 +322,8 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 
 	var res *service.PickupResult
 	var err error
-	var pin string
+	var pin, token string
 	if flags&fQR != 0 {
-		var token string
 		token, err = w.qrToken(ctx, id)
 		if err == nil {
 			err = w.timed("pickup_qr", func() (err error) {
@@ -360,7 +359,7 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 	case err == nil:
 		w.pickedUp(ctx, idx, res, "recipient")
 		if flags&fReplay != 0 {
-			w.Schedule(now.Add(w.cfg.Tick), func(ctx context.Context, w *World) { w.replay(ctx, idx, pin) })
+			w.Schedule(now.Add(w.cfg.Tick), func(ctx context.Context, w *World) { w.replay(ctx, idx, pin, token) })
 		}
 	case errCode(err) == parcelguard.ETHROTTLED:
 		wait := max(retryAfter(err), time.Second)
@@ -455,16 +454,21 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 }
 
 // replay is someone trying a used PIN or QR code again: it must not open.
-func (w *World) replay(ctx context.Context, idx int, pin string) {
+func (w *World) replay(ctx context.Context, idx int, pin, token string) {
 	w.mu.Lock()
 	p := w.parcels[idx]
 	s := w.sites[p.site]
-	id, qr := p.id, p.has(fQR)
+	id := p.id
 	w.mu.Unlock()
 	var err error
-	if qr {
-		// The tracking page no longer shows a code once the parcel is out.
-		_, err = w.qrToken(ctx, id)
+	if token != "" {
+		if _, terr := w.qrToken(ctx, id); terr == nil {
+			w.Violation("grant_reused", "the tracking page of %s still shows a pickup code after the pickup", id)
+		}
+		err = w.timed("pickup_qr", func() error {
+			_, err := w.svc.PickupQR(ctx, s.kiosk, s.id, token)
+			return err
+		})
 	} else {
 		digits := phoneOf(idx)[len(phoneOf(idx))-parcelguard.PhoneFactorDigits:]
 		err = w.timed("pickup", func() error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/parcelguard/parcelguard"
@@ -38,6 +39,7 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	workers := fs.Int("workers", 0, "concurrent actors per tick (0 for the preset's)")
 	asJSON := fs.Bool("json", false, "print the JSON summary on stdout instead of a short report")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -70,6 +72,13 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "sim: preset %s × %g: %d sites × ~%d compartments, %d parcels, %d attacker(s) on %s\n",
 			cfg.Preset, cfg.Scale, cfg.Sites, cfg.CompartmentsPerSite, cfg.Parcels, cfg.Attackers, engine)
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	sum, err := sim.Run(ctx, cfg, opts)
 	if err != nil {
 		return err
@@ -88,6 +97,19 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: 1, err: fmt.Errorf("sim: %w", err)}
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // usageErr prints a bad flag value's error and reports a usage error.
