@@ -134,7 +134,7 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <tr><td>service calls per wall second</td><td>{{f1 .S.Wall.ServiceCallsPerSecond}}</td></tr>
 <tr><td>peak resident memory</td><td>{{f1 .PeakMiB}} MiB</td></tr>
 <tr><td>ticks run / skipped idle</td><td>{{.S.Ticks}} / {{.S.TicksSkipped}}</td></tr>
-<tr><td>GOMAXPROCS, Go</td><td>{{.S.Wall.GoMaxProcs}}, {{.S.Wall.GoVersion}}</td></tr>
+<tr><td>GOMAXPROCS, Go, load average at the end</td><td>{{.S.Wall.GoMaxProcs}}, {{.S.Wall.GoVersion}}, {{f1 .S.Wall.LoadAverage}}</td></tr>
 </table>
 
 <h2>Parcels</h2>

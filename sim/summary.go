@@ -65,10 +65,13 @@ type WallSummary struct {
 	ServiceCallsPerSecond float64 `json:"service_calls_per_second"`
 	// PeakRSSBytes is the process's peak resident set (VmHWM), 0 where
 	// /proc is missing; PeakHeapBytes the Go heap's peak seen by samples.
-	PeakRSSBytes  uint64  `json:"peak_rss_bytes"`
-	GoHeapBytes   uint64  `json:"go_heap_bytes"`
-	GoMaxProcs    int     `json:"gomaxprocs"`
-	GoVersion     string  `json:"go_version"`
+	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
+	GoHeapBytes  uint64 `json:"go_heap_bytes"`
+	GoMaxProcs   int    `json:"gomaxprocs"`
+	GoVersion    string `json:"go_version"`
+	// LoadAverage is the machine's 1-minute load average at the end of
+	// the run (other processes compete for the same cores).
+	LoadAverage   float64 `json:"load_average"`
 	SimulatedDays float64 `json:"simulated_days"`
 }
 
@@ -169,7 +172,7 @@ func (w *World) summary(ctx context.Context, seed, run, total time.Duration, rep
 	}
 	s.Wall = WallSummary{SeedSeconds: seed.Seconds(), RunSeconds: run.Seconds(), TotalSeconds: total.Seconds(),
 		ParcelsPerSecond: float64(st.total(sArrived)) / run.Seconds(), ServiceCallsPerSecond: float64(calls) / run.Seconds(),
-		PeakRSSBytes: peakRSS(), GoHeapBytes: goHeap(), GoMaxProcs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+		PeakRSSBytes: peakRSS(), GoHeapBytes: goHeap(), LoadAverage: loadAverage(), GoMaxProcs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
 		SimulatedDays: w.cfg.Duration().Hours() / 24}
 	s.Parcels = ParcelSummary{Arrived: st.total(sArrived), Deposited: st.total(sDeposited), PickedUp: st.total(sPickedUp),
 		Expired: st.total(sExpired), Collected: st.total(sCollected), Returned: st.total(sReturned), Reminded: st.total(sReminded),
@@ -275,6 +278,19 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// loadAverage reads the 1-minute load average from /proc (0 if missing).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	if err != nil {
+		return 0
+	}
+	return f
 }
 
 // goHeap reads the Go heap's current size.

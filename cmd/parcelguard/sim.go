@@ -181,8 +181,9 @@ func printSimSummary(e *env, s *sim.Summary, dir string) {
 	fmt.Fprintf(w, "network    %d sites, %d compartments; %.1f simulated days\n", s.Network.Sites, s.Network.Compartments, s.Wall.SimulatedDays)
 	fmt.Fprintf(w, "parcels    %d arrived, %d deposited, %d picked up, %d expired, %d returned\n",
 		s.Parcels.Arrived, s.Parcels.Deposited, s.Parcels.PickedUp, s.Parcels.Expired, s.Parcels.Returned)
-	fmt.Fprintf(w, "wall       seed %.1f s, run %.1f s: %.0f parcels/s, %.0f service calls/s; peak RSS %.0f MiB\n",
-		s.Wall.SeedSeconds, s.Wall.RunSeconds, s.Wall.ParcelsPerSecond, s.Wall.ServiceCallsPerSecond, float64(s.Wall.PeakRSSBytes)/(1<<20))
+	fmt.Fprintf(w, "wall       seed %.1f s, run %.1f s: %.0f parcels/s, %.0f service calls/s; peak RSS %.0f MiB; load average %.1f on %d CPUs\n",
+		s.Wall.SeedSeconds, s.Wall.RunSeconds, s.Wall.ParcelsPerSecond, s.Wall.ServiceCallsPerSecond, float64(s.Wall.PeakRSSBytes)/(1<<20),
+		s.Wall.LoadAverage, s.Wall.GoMaxProcs)
 	a := s.Attack
 	fmt.Fprintf(w, "attack     %d attacker(s): %d guesses (%.1f each, bound %d), %d opened; P(nothing opens) simulated %.9f, analytic bound %.9f (bar %.4f)\n",
 		a.Attackers, a.Guesses, a.GuessesPerAttacker, a.Bound.MaxGuesses, a.Opened, a.SimulatedPNothingOpens, a.Bound.PNothingOpens, sim.Bar)
