@@ -19,7 +19,7 @@ func (w *World) arrive(now time.Time) func(ctx context.Context, w *World) {
 	r := w.rng
 	idx := len(w.parcels)
 	site := w.pickSite(r.Float64())
-	p := &parcelRec{site: int32(site), size: uint8(pickMix(w.cfg.ParcelMix, r.Float64()))}
+	p := parcelRec{site: int32(site), size: uint8(pickMix(w.cfg.ParcelMix, r.Float64()))}
 	d, never := w.cfg.Delay.Draw(r)
 	p.delay = int32(d / time.Second)
 	for _, f := range []struct {
@@ -61,7 +61,7 @@ var langs = []string{"pl", "de", "en", "it"}
 // joins the site's courier queue.
 func (w *World) announce(ctx context.Context, idx int) {
 	w.mu.Lock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	w.mu.Unlock()
 	in := parcelguard.Parcel{TrackingNumber: trackingOf(idx), Size: parcelguard.SizeClasses[p.size], SiteID: s.id,
@@ -106,7 +106,7 @@ func (w *World) carrierLearnsExpiry(idx int) {
 	now := w.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	if p.state != pDeposited {
 		w.Violation("expiry", "parcel %s expired while %s in the simulation", p.id, pstateNames[p.state])
@@ -183,7 +183,7 @@ const depositLanes = 8
 // room this round.
 func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync.Mutex, failRank *int) bool {
 	w.mu.Lock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	id, size := p.id, int(p.size)
 	w.mu.Unlock()
 	fmu.Lock()
@@ -266,7 +266,7 @@ func (w *World) collect(ctx context.Context, s *siteRec, told []int32) {
 	}
 	for idx := range inQueue {
 		w.mu.Lock()
-		p := w.parcels[idx]
+		p := &w.parcels[idx]
 		id := p.id
 		w.mu.Unlock()
 		err := w.timed("collect", func() error {
@@ -290,7 +290,7 @@ func (w *World) collect(ctx context.Context, s *siteRec, told []int32) {
 // markReturned is the courier handing a collected parcel back to its sender.
 func (w *World) markReturned(ctx context.Context, idx int) {
 	w.mu.Lock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	id := p.id
 	w.mu.Unlock()
 	err := w.timed("mark_returned", func() error {
@@ -313,7 +313,7 @@ func (w *World) markReturned(ctx context.Context, idx int) {
 // them wait and try again; the wait is recorded.
 func (w *World) recipientVisit(ctx context.Context, idx int) {
 	w.mu.Lock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	id, flags, deadline := p.id, p.flags, time.Unix(p.deadline, 0).UTC()
 	p.flags |= fArrived
@@ -422,7 +422,7 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 	now := w.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	switch {
 	case res.ParcelID != p.id:
@@ -439,7 +439,7 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 			time.Unix(p.deadline, 0).UTC().Format(time.RFC3339))
 	}
 	w.checks.ok()
-	p.state = pPickedUp
+	p.state, p.compartment = pPickedUp, "" // the compartment id is no longer needed
 	s.occupied--
 	s.active--
 	if by != "recipient" {
@@ -456,7 +456,7 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 // replay is someone trying a used PIN or QR code again: it must not open.
 func (w *World) replay(ctx context.Context, idx int, pin, token string) {
 	w.mu.Lock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	id := p.id
 	w.mu.Unlock()

@@ -58,7 +58,8 @@ func (w *World) final(ctx context.Context) (*audit.Report, error) {
 func (w *World) checkNotifications() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, p := range w.parcels {
+	for i := range w.parcels {
+		p := &w.parcels[i]
 		if p.state < pDeposited {
 			continue
 		}
@@ -107,7 +108,7 @@ func expectedHistory(st pstate) []parcelguard.EventKind {
 // audit history must hold exactly the transitions the model saw, in order.
 func (w *World) checkHistories(ctx context.Context) {
 	for idx := 0; idx < len(w.parcels); idx += w.cfg.AuditSample {
-		p := w.parcels[idx]
+		p := &w.parcels[idx]
 		if p.state == pNew {
 			continue
 		}

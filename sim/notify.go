@@ -148,7 +148,7 @@ func (w *World) onMessage(ctx context.Context, r *notify.Rendered) {
 		return
 	}
 	w.mu.Lock()
-	p := w.parcels[idx]
+	p := &w.parcels[idx]
 	dup := p.notes&bit != 0
 	p.notes |= bit
 	w.mu.Unlock()

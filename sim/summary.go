@@ -177,7 +177,8 @@ func (w *World) summary(ctx context.Context, seed, run, total time.Duration, rep
 	s.Parcels = ParcelSummary{Arrived: st.total(sArrived), Deposited: st.total(sDeposited), PickedUp: st.total(sPickedUp),
 		Expired: st.total(sExpired), Collected: st.total(sCollected), Returned: st.total(sReturned), Reminded: st.total(sReminded),
 		DeferredRounds: st.total(sDeferred), LateRefused: st.total(sLateRefused)}
-	for _, p := range w.parcels {
+	for i := range w.parcels {
+		p := &w.parcels[i]
 		switch p.state {
 		case pNew, pAnnounced, pReserved:
 			s.Parcels.NeverDeposited++

@@ -76,8 +76,8 @@ type World struct {
 	mu        sync.Mutex
 	sites     []*siteRec
 	siteByID  map[string]*siteRec
-	siteCum   []float64 // cumulative compartment share, for choosing sites
-	parcels   []*parcelRec
+	siteCum   []float64   // cumulative compartment share, for choosing sites
+	parcels   []parcelRec // preallocated: records never move
 	totalComp int
 
 	qmu   sync.Mutex
