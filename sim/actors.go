@@ -174,6 +174,25 @@ func (w *World) round(ctx context.Context, s *siteRec) {
 	w.mu.Unlock()
 }
 
+// clientRetries is how often an actor repeats a call the service answered
+// with ErrConflict ("concurrent update; retry"), as the API's clients do.
+const clientRetries = 3
+
+// retryConflict runs fn again while it fails with ErrConflict, counting
+// each repeat (the report shows them: they are contention the service did
+// not absorb itself).
+func (w *World) retryConflict(fn func() error) error {
+	err := fn()
+	for range clientRetries {
+		if !errors.Is(err, parcelguard.ErrConflict) {
+			return err
+		}
+		w.stats.conflictRetries.Add(1)
+		err = fn()
+	}
+	return err
+}
+
 // depositLanes is how many deposits of one courier round run at once.
 const depositLanes = 8
 
@@ -193,9 +212,11 @@ func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync
 		return false
 	}
 	var x *parcelguard.Parcel
-	err := w.timed("reserve", func() (err error) {
-		x, err = w.svc.Reserve(ctx, w.courier, id)
-		return err
+	err := w.retryConflict(func() error {
+		return w.timed("reserve", func() (err error) {
+			x, err = w.svc.Reserve(ctx, w.courier, id)
+			return err
+		})
 	})
 	if errors.Is(err, parcelguard.ErrNoFreeCompartment) {
 		fmu.Lock()
@@ -211,9 +232,11 @@ func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync
 	p.state, p.compartment = pReserved, x.CompartmentID
 	s.reserved++
 	w.mu.Unlock()
-	err = w.timed("deposit", func() (err error) {
-		x, err = w.svc.Deposit(ctx, w.courier, id)
-		return err
+	err = w.retryConflict(func() error {
+		return w.timed("deposit", func() (err error) {
+			x, err = w.svc.Deposit(ctx, w.courier, id)
+			return err
+		})
 	})
 	if err != nil {
 		w.Unexpected("deposit "+id, err)

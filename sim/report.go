@@ -146,6 +146,7 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <tr><td>refused after the deadline</td><td>{{.S.Parcels.LateRefused}}</td></tr>
 <tr><td>courier rounds a parcel waited for room</td><td>{{.S.Parcels.DeferredRounds}}</td></tr>
 <tr><td>never deposited / still in a locker at the end</td><td>{{.S.Parcels.NeverDeposited}} / {{.S.Parcels.StillInLocker}}</td></tr>
+<tr><td>calls repeated after "concurrent update; retry"</td><td>{{.S.ConflictRetries}}</td></tr>
 <tr><td>notifications delivered</td><td>{{.S.Notifications}}</td></tr>
 <tr><td>occupancy peak / mean</td><td>{{pct .S.Occupancy.Peak}} / {{pct .S.Occupancy.Mean}}</td></tr>
 <tr><td>deposit → pickup p50 / p95 / p99 (h)</td><td>{{f1 .S.Dwell.P50}} / {{f1 .S.Dwell.P95}} / {{f1 .S.Dwell.P99}}</td></tr>

@@ -52,6 +52,8 @@ type stats struct {
 	wait       hist // announce → deposit, simulated time
 	recipDelay hist // guard delays a recipient sat through
 	totals     [nSeries]atomic.Int64
+	// conflictRetries counts calls repeated after ErrConflict.
+	conflictRetries atomic.Int64
 }
 
 func newStats(start time.Time, span time.Duration) *stats {

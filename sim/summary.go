@@ -30,9 +30,12 @@ type Summary struct {
 
 	Wall WallSummary `json:"wall"`
 
-	Parcels       ParcelSummary          `json:"parcels"`
-	Notifications int64                  `json:"notifications"`
-	Latency       map[string]Percentiles `json:"latency_ms"`
+	Parcels ParcelSummary `json:"parcels"`
+	// ConflictRetries counts service calls an actor repeated because the
+	// service answered "concurrent update; retry" after its own retries.
+	ConflictRetries int64                  `json:"conflict_retries"`
+	Notifications   int64                  `json:"notifications"`
+	Latency         map[string]Percentiles `json:"latency_ms"`
 	// Dwell is deposit → pickup by the recipient, WaitForLocker announce
 	// → deposit, in simulated hours.
 	Dwell         Percentiles      `json:"dwell_hours"`
@@ -190,6 +193,7 @@ func (w *World) summary(ctx context.Context, seed, run, total time.Duration, rep
 		}
 	}
 	s.Notifications = st.total(sNotified)
+	s.ConflictRetries = st.conflictRetries.Load()
 	s.Dwell = st.dwell.percentiles(time.Hour)
 	s.WaitForLocker = st.wait.percentiles(time.Hour)
 	s.Occupancy = OccupancySummary{Peak: st.peakOcc}
