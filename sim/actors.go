@@ -366,6 +366,7 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 				p.flags |= fTypoed
 				w.mu.Unlock()
 				pin = mistype(pin)
+				w.stats.count(sTypos, now, 1)
 			}
 			err = w.timed("pickup", func() (err error) {
 				res, err = w.svc.Pickup(ctx, s.kiosk, s.id, pin, digits)
@@ -470,7 +471,11 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 	} else {
 		w.stats.dwell.add(time.Duration(now.Unix()-p.deposited) * time.Second)
 		if p.waited > 0 {
-			w.stats.recipDelay.add(time.Duration(p.waited) * time.Second)
+			if s.attacked {
+				w.stats.recipDelay.add(time.Duration(p.waited) * time.Second)
+			} else {
+				w.stats.recipDelayQuiet.add(time.Duration(p.waited) * time.Second)
+			}
 		}
 	}
 	w.stats.count(sPickedUp, now, 1)
@@ -484,6 +489,7 @@ func (w *World) replay(ctx context.Context, idx int, pin, token string) {
 	id := p.id
 	w.mu.Unlock()
 	var err error
+	w.stats.count(sReplays, w.Now(), 1)
 	if token != "" {
 		if _, terr := w.qrToken(ctx, id); terr == nil {
 			w.Violation("grant_reused", "the tracking page of %s still shows a pickup code after the pickup", id)

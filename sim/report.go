@@ -143,6 +143,7 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <tr><td>picked up</td><td>{{.S.Parcels.PickedUp}}</td></tr>
 <tr><td>reminded / expired / collected / returned</td><td>{{.S.Parcels.Reminded}} / {{.S.Parcels.Expired}} / {{.S.Parcels.Collected}} / {{.S.Parcels.Returned}}</td></tr>
 <tr><td>recipients who never came</td><td>{{.S.Parcels.RecipientsNever}}</td></tr>
+<tr><td>mistyped PINs / used codes presented again</td><td>{{.S.Parcels.Typos}} / {{.S.Parcels.Replays}}</td></tr>
 <tr><td>refused after the deadline</td><td>{{.S.Parcels.LateRefused}}</td></tr>
 <tr><td>courier rounds a parcel waited for room</td><td>{{.S.Parcels.DeferredRounds}}</td></tr>
 <tr><td>never deposited / still in a locker at the end</td><td>{{.S.Parcels.NeverDeposited}} / {{.S.Parcels.StillInLocker}}</td></tr>
@@ -173,8 +174,10 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <tr><td>guesses made / attempts turned away</td><td></td><td>{{.Guesses}} / {{.Blocked}}</td></tr>
 <tr><td>alarms at attacked sites / guess of first alarm</td><td>at guess {{.Bound.AlarmAtGuess}}</td><td>{{.Alarms}}</td></tr>
 <tr><td>time to first alarm (slowest attacked site)</td><td></td><td>{{mins .FirstAlarmSeconds}}</td></tr>
-<tr><td>recipients held up by the guard's delays</td><td></td><td>{{.RecipientsDelayed}}</td></tr>
+<tr><td>recipients at attacked sites held up by the guard's delays</td><td></td><td>{{.RecipientsDelayed}}</td></tr>
 <tr><td>their delay p50 / p95 / max (min)</td><td></td><td>{{f1 .RecipientDelay.P50}} / {{f1 .RecipientDelay.P95}} / {{f1 .RecipientDelay.Max}}</td></tr>
+<tr><td>recipients elsewhere held up (by others' typos and replays)</td><td></td><td>{{.ElsewhereDelayed}}</td></tr>
+<tr><td>their delay p50 / p95 / max (min)</td><td></td><td>{{f1 .ElsewhereDelay.P50}} / {{f1 .ElsewhereDelay.P95}} / {{f1 .ElsewhereDelay.Max}}</td></tr>
 </table>
 <p>Recipients with the QR code are never held up: the guard counts only PIN attempts.</p>
 {{end}}

@@ -24,11 +24,13 @@ const (
 	sAttackBlocked
 	sLateRefused
 	sServiceCalls
+	sTypos
+	sReplays
 	nSeries
 )
 
 var seriesNames = [nSeries]string{"arrived", "deposited", "picked_up", "expired", "collected", "returned",
-	"deferred", "reminded", "notified", "attacker_guesses", "attacker_blocked", "late_refused", "service_calls"}
+	"deferred", "reminded", "notified", "attacker_guesses", "attacker_blocked", "late_refused", "service_calls", "typos", "replays"}
 
 // stats collects what the report shows.
 type stats struct {
@@ -50,8 +52,11 @@ type stats struct {
 	ops        map[string]*hist
 	dwell      hist // deposit → pickup, simulated time
 	wait       hist // announce → deposit, simulated time
-	recipDelay hist // guard delays a recipient sat through
-	totals     [nSeries]atomic.Int64
+	recipDelay hist // guard delays a recipient sat through at an attacked site
+	// recipDelayQuiet is the same at sites no attacker visited: delays
+	// that recipients' own typos (and replayed codes) brought on.
+	recipDelayQuiet hist
+	totals          [nSeries]atomic.Int64
 	// conflictRetries counts calls repeated after ErrConflict.
 	conflictRetries atomic.Int64
 }

@@ -80,17 +80,21 @@ type WallSummary struct {
 
 // ParcelSummary counts parcels by what happened to them.
 type ParcelSummary struct {
-	Arrived         int64 `json:"arrived"`
-	Deposited       int64 `json:"deposited"`
-	PickedUp        int64 `json:"picked_up"`
-	Expired         int64 `json:"expired"`
-	Collected       int64 `json:"collected"`
-	Returned        int64 `json:"returned"`
-	Reminded        int64 `json:"reminded"`
-	DeferredRounds  int64 `json:"deferred_rounds"`
-	NeverDeposited  int   `json:"never_deposited"`
-	StillInLocker   int   `json:"still_in_locker"`
-	LateRefused     int64 `json:"late_refused"`
+	Arrived        int64 `json:"arrived"`
+	Deposited      int64 `json:"deposited"`
+	PickedUp       int64 `json:"picked_up"`
+	Expired        int64 `json:"expired"`
+	Collected      int64 `json:"collected"`
+	Returned       int64 `json:"returned"`
+	Reminded       int64 `json:"reminded"`
+	DeferredRounds int64 `json:"deferred_rounds"`
+	NeverDeposited int   `json:"never_deposited"`
+	StillInLocker  int   `json:"still_in_locker"`
+	LateRefused    int64 `json:"late_refused"`
+	// Typos are mistyped PINs, Replays used codes presented again; both
+	// count against their locker's guard like a guess.
+	Typos           int64 `json:"typos"`
+	Replays         int64 `json:"replays"`
 	RecipientsNever int   `json:"recipients_never_came"`
 }
 
@@ -130,10 +134,15 @@ type AttackSummary struct {
 	// FirstAlarmSeconds is the time from the attack's start to its site's
 	// first guessing alarm (max over attackers; -1 if an attack raised none).
 	FirstAlarmSeconds float64 `json:"first_alarm_seconds"`
-	// RecipientsDelayed is how many real recipients the guard's delays
-	// held up (at any site), and by how long, in minutes.
+	// RecipientsDelayed is how many real recipients at attacked sites the
+	// guard's delays held up, and by how long, in minutes.
 	RecipientsDelayed uint64      `json:"recipients_delayed"`
 	RecipientDelay    Percentiles `json:"recipient_delay_minutes"`
+	// ElsewhereDelayed and ElsewhereDelay are the same at sites no
+	// attacker visited, where only recipients' own failed attempts (typos,
+	// replayed codes) fill the guard's budget.
+	ElsewhereDelayed uint64      `json:"elsewhere_recipients_delayed"`
+	ElsewhereDelay   Percentiles `json:"elsewhere_recipient_delay_minutes"`
 }
 
 // AuditSummary is the audit chains' verification at the end.
@@ -179,7 +188,8 @@ func (w *World) summary(ctx context.Context, seed, run, total time.Duration, rep
 		SimulatedDays: w.cfg.Duration().Hours() / 24}
 	s.Parcels = ParcelSummary{Arrived: st.total(sArrived), Deposited: st.total(sDeposited), PickedUp: st.total(sPickedUp),
 		Expired: st.total(sExpired), Collected: st.total(sCollected), Returned: st.total(sReturned), Reminded: st.total(sReminded),
-		DeferredRounds: st.total(sDeferred), LateRefused: st.total(sLateRefused)}
+		DeferredRounds: st.total(sDeferred), LateRefused: st.total(sLateRefused),
+		Typos: st.total(sTypos), Replays: st.total(sReplays)}
 	for i := range w.parcels {
 		p := &w.parcels[i]
 		switch p.state {
@@ -253,6 +263,8 @@ func (w *World) attackSummary() AttackSummary {
 	a.MeetsBar = a.Bound.MeetsBar && a.SimulatedPNothingOpens >= Bar
 	a.RecipientDelay = w.stats.recipDelay.percentiles(time.Minute)
 	a.RecipientsDelayed = a.RecipientDelay.Count
+	a.ElsewhereDelay = w.stats.recipDelayQuiet.percentiles(time.Minute)
+	a.ElsewhereDelayed = a.ElsewhereDelay.Count
 	return a
 }
 
