@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -217,5 +218,6 @@ func noteNames(b uint32) []string {
 			out = append(out, name)
 		}
 	}
+	sort.Strings(out)
 	return out
 }

@@ -38,9 +38,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
-	w := &World{cfg: cfg, opts: opts, store: opts.Store, keys: keys, clock: parcelguard.NewManualClock(cfg.Start),
+	w := &World{cfg: cfg, opts: opts, store: opts.Store, clock: parcelguard.NewManualClock(cfg.Start),
 		mets: metrics.New(reg), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5a5a)), queue: map[int64][]Action{},
-		siteByID: map[string]*siteRec{}, start: cfg.Start}
+		start: cfg.Start}
 	w.tick.Store(-1)
 	w.parcels = make([]parcelRec, 0, cfg.Parcels)
 	w.checks = &checker{w: w}
@@ -87,7 +87,6 @@ func (w *World) seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.carrierID = c.ID
 	w.carrierP = parcelguard.Principal{Role: parcelguard.RoleCarrier, KeyPrefix: "pgk_simcar", CarrierID: c.ID}
 	w.courier = parcelguard.Principal{Role: parcelguard.RoleCourier, KeyPrefix: "pgk_simcou", CarrierID: c.ID}
 
@@ -133,9 +132,6 @@ func (w *World) seed(ctx context.Context) error {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
-	}
-	for _, s := range w.sites {
-		w.siteByID[s.id] = s
 	}
 	return nil
 }

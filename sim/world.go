@@ -63,19 +63,16 @@ type World struct {
 	svc    *service.Service
 	store  parcelguard.Store
 	clock  *parcelguard.ManualClock
-	keys   *code.Keyring
 	mets   *metrics.Metrics
 	disp   *notify.Dispatcher
 	rng    *rand.Rand // main loop only
 	actors []Actor
 
 	operator, carrierP, courier parcelguard.Principal
-	carrierID                   string
 
 	// mu guards the model: sites' queues and counts, parcel records.
 	mu        sync.Mutex
 	sites     []*siteRec
-	siteByID  map[string]*siteRec
 	siteCum   []float64   // cumulative compartment share, for choosing sites
 	parcels   []parcelRec // preallocated: records never move
 	totalComp int
