@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -81,7 +82,13 @@ func (w *World) announce(ctx context.Context, idx int) {
 	}
 	now := w.Now()
 	w.mu.Lock()
-	p.id, p.state, p.announced = x.ID, pAnnounced, now.Unix()
+	id, ok := packID(x.ID)
+	if !ok {
+		w.mu.Unlock()
+		w.Unexpected("announce "+in.TrackingNumber, fmt.Errorf("parcel id %q longer than %d bytes", x.ID, maxIDLen))
+		return
+	}
+	p.id, p.state, p.announced = id, pAnnounced, now.Unix()
 	s.queue = append(s.queue, int32(idx))
 	w.scheduleRoundLocked(s, now)
 	w.mu.Unlock()
@@ -203,7 +210,7 @@ const depositLanes = 8
 func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync.Mutex, failRank *int) bool {
 	w.mu.Lock()
 	p := &w.parcels[idx]
-	id, size := p.id, int(p.size)
+	id, size := p.id.String(), int(p.size)
 	w.mu.Unlock()
 	fmu.Lock()
 	full := size >= *failRank
@@ -229,7 +236,8 @@ func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync
 		return true
 	}
 	w.mu.Lock()
-	p.state, p.compartment = pReserved, x.CompartmentID
+	p.state = pReserved
+	p.compartment, _ = packID(x.CompartmentID) // ids are 30 bytes; a longer one fails the door check
 	s.reserved++
 	w.mu.Unlock()
 	err = w.retryConflict(func() error {
@@ -274,7 +282,7 @@ func (w *World) collect(ctx context.Context, s *siteRec, told []int32) {
 	for _, x := range list {
 		idx := indexOfTracking(x.TrackingNumber)
 		w.mu.Lock()
-		ok := idx >= 0 && idx < len(w.parcels) && w.parcels[idx].id == x.ID && w.parcels[idx].state == pExpired
+		ok := idx >= 0 && idx < len(w.parcels) && w.parcels[idx].id.String() == x.ID && w.parcels[idx].state == pExpired
 		w.mu.Unlock()
 		if !ok {
 			w.Violation("return_queue", "return queue of %s lists %s, which the simulation does not know as expired there", s.id, x.ID)
@@ -290,7 +298,7 @@ func (w *World) collect(ctx context.Context, s *siteRec, told []int32) {
 	for idx := range inQueue {
 		w.mu.Lock()
 		p := &w.parcels[idx]
-		id := p.id
+		id := p.id.String()
 		w.mu.Unlock()
 		err := w.timed("collect", func() error {
 			_, err := w.svc.Collect(ctx, w.courier, id)
@@ -314,7 +322,7 @@ func (w *World) collect(ctx context.Context, s *siteRec, told []int32) {
 func (w *World) markReturned(ctx context.Context, idx int) {
 	w.mu.Lock()
 	p := &w.parcels[idx]
-	id := p.id
+	id := p.id.String()
 	w.mu.Unlock()
 	err := w.timed("mark_returned", func() error {
 		_, err := w.svc.MarkReturned(ctx, w.courier, id)
@@ -338,7 +346,7 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 	w.mu.Lock()
 	p := &w.parcels[idx]
 	s := w.sites[p.site]
-	id, flags, deadline := p.id, p.flags, time.Unix(p.deadline, 0).UTC()
+	id, flags, deadline := p.id.String(), p.flags, time.Unix(p.deadline, 0).UTC()
 	p.flags |= fArrived
 	w.mu.Unlock()
 	now := w.Now()
@@ -449,10 +457,10 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	switch {
-	case res.ParcelID != p.id:
+	case res.ParcelID != p.id.String():
 		w.Violation("wrong_door", "%s of %s opened the compartment of parcel %s", by, p.id, res.ParcelID)
 		return
-	case res.CompartmentID != p.compartment:
+	case res.CompartmentID != p.compartment.String():
 		w.Violation("wrong_door", "%s of %s opened compartment %s, the parcel is in %s", by, p.id, res.CompartmentID, p.compartment)
 		return
 	case p.state != pDeposited:
@@ -463,7 +471,7 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 			time.Unix(p.deadline, 0).UTC().Format(time.RFC3339))
 	}
 	w.checks.ok()
-	p.state, p.compartment = pPickedUp, "" // the compartment id is no longer needed
+	p.state, p.compartment = pPickedUp, shortID{} // the compartment id is no longer needed
 	s.occupied--
 	s.active--
 	if by != "recipient" {
@@ -486,7 +494,7 @@ func (w *World) replay(ctx context.Context, idx int, pin, token string) {
 	w.mu.Lock()
 	p := &w.parcels[idx]
 	s := w.sites[p.site]
-	id := p.id
+	id := p.id.String()
 	w.mu.Unlock()
 	var err error
 	w.stats.count(sReplays, w.Now(), 1)

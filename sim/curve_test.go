@@ -3,8 +3,10 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // Ensure the arrival curve's CDF runs from 0 to 1 through the hours in
@@ -181,5 +183,21 @@ func TestIdentities(t *testing.T) {
 		if indexOfPhone(bad) != -1 {
 			t.Errorf("indexOfPhone(%q) should be -1", bad)
 		}
+	}
+}
+
+// Ensure ids are kept inline exactly, and a too-long one is refused.
+func TestPackID(t *testing.T) {
+	for _, s := range []string{"", "par_01m97y8vb0gxhk777fd6djjk72", strings.Repeat("x", maxIDLen)} {
+		x, ok := packID(s)
+		if !ok || x.String() != s {
+			t.Errorf("packID(%q) = %q, %v", s, x, ok)
+		}
+	}
+	if _, ok := packID(strings.Repeat("x", maxIDLen+1)); ok {
+		t.Error("an id longer than maxIDLen was packed")
+	}
+	if n := unsafe.Sizeof(parcelRec{}); n > 112 {
+		t.Errorf("a parcel record takes %d bytes; the peak-day preset's memory budget assumes 112", n)
 	}
 }

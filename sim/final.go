@@ -115,14 +115,14 @@ func (w *World) checkHistories(ctx context.Context) {
 		var x *parcelguard.Parcel
 		var evs []*parcelguard.Event
 		err := w.timed("check_history", func() (err error) {
-			if x, err = w.svc.Parcel(ctx, w.operator, p.id); err != nil {
+			if x, err = w.svc.Parcel(ctx, w.operator, p.id.String()); err != nil {
 				return err
 			}
-			evs, err = w.svc.ParcelEvents(ctx, w.operator, p.id)
+			evs, err = w.svc.ParcelEvents(ctx, w.operator, p.id.String())
 			return err
 		})
 		if err != nil {
-			w.Unexpected("history of "+p.id, err)
+			w.Unexpected("history of "+p.id.String(), err)
 			continue
 		}
 		if x.State != pstateNames[p.state] {

@@ -136,10 +136,11 @@ const (
 	fArrived // the recipient came at least once
 )
 
-// parcelRec is the model of one parcel.
+// parcelRec is the model of one parcel: 112 bytes without a pointer, so
+// millions of them cost little and the garbage collector never scans them.
 type parcelRec struct {
-	id          string
-	compartment string
+	id          shortID
+	compartment shortID
 	site        int32
 	size        uint8
 	state       pstate
@@ -153,6 +154,28 @@ type parcelRec struct {
 }
 
 func (p *parcelRec) has(f uint8) bool { return p.flags&f != 0 }
+
+// maxIDLen is the longest id a shortID holds (parcelguard ids are 30 bytes).
+const maxIDLen = 31
+
+// shortID holds an id inline.
+type shortID struct {
+	n uint8
+	b [maxIDLen]byte
+}
+
+// packID stores s; it reports false (and stores nothing) if s is too long.
+func packID(s string) (shortID, bool) {
+	var x shortID
+	if len(s) > maxIDLen {
+		return x, false
+	}
+	x.n = uint8(copy(x.b[:], s))
+	return x, true
+}
+
+// String returns the id.
+func (x shortID) String() string { return string(x.b[:x.n]) }
 
 // Now is the simulated time.
 func (w *World) Now() time.Time { return w.clock.Now() }
