@@ -57,6 +57,7 @@ func commands() []command {
 		{"admin", "administrative tasks: create-key", runAdmin},
 		{"audit", "audit log tasks: verify", runAudit},
 		{"bench", "measure the service against its storage floor on each store engine", runBench},
+		{"sim", "simulate a locker network with attackers and check its invariants", runSim},
 		{"version", "print the version", runVersion},
 	}
 }
