@@ -241,7 +241,9 @@ func TestConcurrentAppendOneStream(t *testing.T) {
 
 // Ensure an append waits only for transactions holding the same stream:
 // while one transaction holds stream a, another commits an append to b,
-// and a third appending to a waits until the first commits.
+// and a third appending to a waits until the first commits. The append
+// travels with the transaction's next statement, here a read, and holds
+// the head from then on.
 func TestAppendLocksOnlyItsStream(t *testing.T) {
 	db := openTemp(t)
 	ctx := t.Context()
@@ -251,6 +253,9 @@ func TestAppendLocksOnlyItsStream(t *testing.T) {
 				return err
 			}
 			if hold != nil {
+				if _, _, err := tx.StreamHead(ctx, stream); err != nil {
+					return err
+				}
 				<-hold
 			}
 			return nil
