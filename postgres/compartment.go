@@ -108,7 +108,8 @@ var saveCompartment = checked(`UPDATE compartments SET site_id = $1, label = $2,
 // stale Version fails the transaction with ErrConflict.
 func (t *tx) SaveCompartment(_ context.Context, c *parcelguard.Compartment) error {
 	t.forget(compartmentKey(c.ID))
-	t.laterChecked("save compartment "+c.ID, saveCompartment,
+	v := c.Version
+	t.laterChecked("save compartment "+c.ID, saveCompartment, func() { c.Version = v },
 		c.SiteID, c.Label, string(c.Size), c.WidthMM, c.HeightMM, c.DepthMM, string(c.State), nullString(c.ParcelID),
 		c.ID, c.Version)
 	c.Version++

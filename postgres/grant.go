@@ -155,7 +155,8 @@ var saveGrant = checked(`UPDATE grants SET parcel_id = $1, site_id = $2, compart
 // Version fails the transaction with ErrConflict.
 func (t *tx) SaveGrant(_ context.Context, g *parcelguard.Grant) error {
 	defer t.savedGrant(g)
-	t.laterChecked("save grant "+g.ID, saveGrant,
+	v := g.Version
+	t.laterChecked("save grant "+g.ID, saveGrant, func() { g.Version = v },
 		g.ParcelID, g.SiteID, nullString(g.CompartmentID), string(g.Purpose), string(g.State), g.KeyID,
 		g.CodeHash, nullBytes(g.PhoneHash), nullBytes(g.CodeSealed), g.Failures, nanos(g.NotBefore),
 		nanos(g.ExpiresAt), nanos(g.UsedAt), nanos(g.CreatedAt),

@@ -75,13 +75,15 @@ var (
 func (t *tx) SaveLockerGuard(_ context.Context, g *parcelguard.LockerGuard) error {
 	t.forget(guardKey(g.SiteID))
 	what := "save locker guard of site " + g.SiteID
+	v := g.Version
+	undo := func() { g.Version = v }
 	if g.Version == 0 {
-		t.laterChecked(what, insertGuard,
+		t.laterChecked(what, insertGuard, undo,
 			g.SiteID, g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), g.Alarmed)
 		g.Version = 1
 		return nil
 	}
-	t.laterChecked(what, updateGuard,
+	t.laterChecked(what, updateGuard, undo,
 		g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), g.Alarmed,
 		g.SiteID, g.Version)
 	g.Version++

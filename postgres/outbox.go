@@ -87,20 +87,20 @@ var (
 // the next statement or the COMMIT (so recording it alone is one round
 // trip), where an unknown message fails the transaction with ErrNotFound.
 func (t *tx) MarkSent(_ context.Context, id string, at time.Time, note string) error {
-	t.laterChecked("mark message "+id+" sent", markSent, nanos(at), note, id)
+	t.laterChecked("mark message "+id+" sent", markSent, nil, nanos(at), note, id)
 	return nil
 }
 
 // MarkRetry makes a leased message due again at at; a message not pending
 // under lease fails the transaction with ErrConflict.
 func (t *tx) MarkRetry(_ context.Context, id, lease string, at time.Time, lastErr string) error {
-	t.laterChecked("mark message "+id+" for retry", markRetry, nanos(at), lastErr, id, lease)
+	t.laterChecked("mark message "+id+" for retry", markRetry, nil, nanos(at), lastErr, id, lease)
 	return nil
 }
 
 // MarkDead gives up a leased message, under the same condition as MarkRetry.
 func (t *tx) MarkDead(_ context.Context, id, lease string, at time.Time, lastErr string) error {
-	t.laterChecked("mark message "+id+" dead", markDead, nanos(at), lastErr, id, lease)
+	t.laterChecked("mark message "+id+" dead", markDead, nil, nanos(at), lastErr, id, lease)
 	return nil
 }
 

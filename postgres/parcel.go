@@ -131,7 +131,8 @@ var saveParcel = checked(`UPDATE parcels SET carrier_id = $1, tracking_number = 
 // ErrNotFound).
 func (t *tx) SaveParcel(_ context.Context, p *parcelguard.Parcel) error {
 	t.forget(parcelKey(p.ID))
-	t.laterChecked("save parcel "+p.ID, saveParcel,
+	v := p.Version
+	t.laterChecked("save parcel "+p.ID, saveParcel, func() { p.Version = v },
 		p.CarrierID, p.TrackingNumber, p.Recipient.Name, p.Recipient.Phone, p.Recipient.Email, p.Recipient.Language,
 		string(p.Size), p.DeclaredValue, p.Currency, string(p.Mode), string(p.State), nullString(p.SiteID),
 		nullString(p.CompartmentID), nanos(p.Deadline), nanos(p.CreatedAt), nanos(p.UpdatedAt),

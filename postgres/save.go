@@ -65,9 +65,15 @@ const (
 // sees the row as it was when the statement started: right for an UPDATE
 // of a row the caller read before, not for an insert (see checkedInsert).
 func checked(write, table, column string, key int, existing string) string {
+	return checkedWhere(write, table, column+` = $`+strconv.Itoa(key), existing)
+}
+
+// checkedWhere is checked for a row that where (over the write's
+// parameters) finds, such as a two-column key.
+func checkedWhere(write, table, where, existing string) string {
 	return `WITH w AS (` + write + ` RETURNING 1)
 	SELECT CASE WHEN EXISTS (SELECT FROM w) THEN 0
-		ELSE (CASE WHEN EXISTS (SELECT FROM ` + table + ` WHERE ` + column + ` = $` + strconv.Itoa(key) + `)
+		ELSE (CASE WHEN EXISTS (SELECT FROM ` + table + ` WHERE ` + where + `)
 			THEN ` + existing + ` ELSE '` + markNotFound + `' END)::int END`
 }
 
@@ -106,6 +112,8 @@ func readChecked(br pgx.BatchResults) error {
 // fails the transaction there: the statement that carried it returns the
 // error, or COMMIT does, and Update reports it, so a service that re-runs
 // its fn on ErrConflict re-runs it from the start.
-func (t *tx) laterChecked(what, q string, args ...any) {
-	t.laterFn(what, readChecked, q, args...)
+// undo (nil: none) takes back a Save's Version bump if the write fails,
+// so that as with a write sent at once, Version moves only on success.
+func (t *tx) laterChecked(what, q string, undo func(), args ...any) {
+	t.pending = append(t.pending, deferred{sql: q, args: args, what: what, fn: readChecked, undo: undo})
 }

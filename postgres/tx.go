@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ type deferred struct {
 	// fn reads the write's results (nil: none wanted); its error, or the
 	// statement's, fails the transaction.
 	fn func(br pgx.BatchResults) error
+	// undo, if set, takes back what the caller was told when the write was
+	// queued (a Save's new Version) if the write fails or does not run
+	// because an earlier statement of its pipeline failed.
+	undo func()
 }
 
 // stmt is a statement of a pipeline and what reads its results (nil:
@@ -74,8 +79,9 @@ func (t *tx) run(ctx context.Context, q string, args []any, fn func(br pgx.Batch
 
 // send sends the BEGIN if still due, the pending writes and stmts in one
 // pipeline (one round trip), calling each statement's fn with its results
-// in order. The first error stops the calls; pgx.ErrNoRows (a lookup that
-// found nothing) does not fail the transaction, any other error does.
+// in order. The first error stops the calls and fails the transaction,
+// except pgx.ErrNoRows from a statement of stmts (a lookup that found
+// nothing): send returns it, and the transaction goes on.
 func (t *tx) send(ctx context.Context, stmts ...stmt) error {
 	if t.failed != nil {
 		if unavailable(t.failed) {
@@ -92,7 +98,9 @@ func (t *tx) send(ctx context.Context, stmts ...stmt) error {
 		b.Queue(t.beginSQL)
 		t.begun = true
 	}
-	for _, d := range t.pending {
+	sent, ran := t.pending, 0
+	t.pending = nil
+	for _, d := range sent {
 		b.Queue(d.sql, d.args...).Fn = func(br pgx.BatchResults) error {
 			var err error
 			if d.fn != nil {
@@ -103,24 +111,40 @@ func (t *tx) send(ctx context.Context, stmts ...stmt) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", d.what, err)
 			}
+			ran++
 			return nil
 		}
 	}
-	t.pending = t.pending[:0]
+	// A lookup's ErrNoRows is kept from pgx: an error out of a batch makes
+	// pgx drop the prepared statements of the whole pipeline, to prepare
+	// them again (one more round trip) on their next use.
+	var noRows error
 	for _, s := range stmts {
 		fn := s.fn
 		if fn == nil {
 			fn = execOnly
 		}
-		b.Queue(s.sql, s.args...).Fn = fn
+		b.Queue(s.sql, s.args...).Fn = func(br pgx.BatchResults) error {
+			err := fn(br)
+			if errors.Is(err, pgx.ErrNoRows) {
+				noRows = cmp.Or(noRows, err)
+				return nil
+			}
+			return err
+		}
 	}
 	t.trips.Add(1)
-	err := t.conn.SendBatch(ctx, b).Close()
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err := t.conn.SendBatch(ctx, b).Close(); err != nil {
 		t.failed = err
 		t.cache = nil
+		for _, d := range sent[ran:] {
+			if d.undo != nil {
+				d.undo()
+			}
+		}
+		return err
 	}
-	return err
+	return noRows
 }
 
 // exec runs a statement that returns no rows and reports how many rows it

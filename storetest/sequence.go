@@ -192,6 +192,25 @@ func testSequences(t *testing.T, open Opener) {
 		})
 	})
 
+	// Ensure a save that fails keeps the Version it was given, wherever
+	// the failure surfaces, so the caller can tell what is stored.
+	t.Run("VersionOnFailure", func(t *testing.T) {
+		s := open(t)
+		w, _ := reserved(t, s)
+		fresh, stale := *w.parcel, *w.parcel
+		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error { return tx.SaveParcel(ctx, &fresh) })
+		err := tryUpdate(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			check(tx.SaveParcel(ctx, &stale))
+			_, err := tx.Site(ctx, w.site.ID)
+			return err
+		})
+		wantErr(t, err, parcelguard.ErrConflict)
+		if stale.Version != w.parcel.Version || fresh.Version != w.parcel.Version+1 {
+			t.Fatalf("versions after a failed save %d and a good one %d, want %d and %d",
+				stale.Version, fresh.Version, w.parcel.Version, w.parcel.Version+1)
+		}
+	})
+
 	// Ensure a stale save fails the transaction with ErrConflict however
 	// much the transaction does after it, and none of its writes stay.
 	t.Run("ConflictLater", func(t *testing.T) {
