@@ -145,8 +145,9 @@ type MailboxFilter struct {
 type OutboxTx interface {
 	// EnqueueMessage stores m as pending (filling in an empty ID, State,
 	// DueAt). A message whose IdempotencyKey is already stored is not
-	// stored again: it reports false and no error.
-	EnqueueMessage(ctx context.Context, m *Message) (bool, error)
+	// stored again, and that is no error. It reports nothing else, so an
+	// engine may send the insert with a later statement or the commit.
+	EnqueueMessage(ctx context.Context, m *Message) error
 	// ClaimMessages leases up to limit pending messages due at or before
 	// now and not leased beyond now, oldest due first: it sets LeasedUntil
 	// to now+lease and a fresh Lease, counts an attempt, and returns them.

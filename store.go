@@ -27,7 +27,10 @@ type Store interface {
 // transaction's own writes. Lookups return an error matching ErrNotFound
 // when nothing matches; inserts of an existing key return ErrDuplicate;
 // Save* of a row whose Version changed since it was read return ErrConflict
-// and bump Version on success.
+// and bump Version on success. An engine may send a write whose outcome
+// nobody waits for (a Save, a timer, a message, an event) with a later
+// call or the commit: its error (ErrConflict, ErrNotFound, ...) then comes
+// from that call or from Update, and the transaction fails all the same.
 type Tx interface {
 	CreateSite(ctx context.Context, s *Site) error
 	Site(ctx context.Context, id string) (*Site, error)
@@ -64,7 +67,7 @@ type Tx interface {
 	SaveLockerGuard(ctx context.Context, g *LockerGuard) error
 
 	// AppendEvent seals e onto the head of its stream (setting Seq,
-	// PrevHash and Hash) and stores it.
+	// PrevHash and Hash, by the time Update returns) and stores it.
 	AppendEvent(ctx context.Context, e *Event) error
 	Events(ctx context.Context, f EventFilter) ([]*Event, error)
 	// Streams lists every audit stream name.

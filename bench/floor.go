@@ -199,7 +199,7 @@ func enqueue(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, kind
 		m := &parcelguard.Message{ID: parcelguard.NewID("msg", now), IdempotencyKey: string(kind) + ":" + cause + ":" + string(to.ch),
 			Kind: kind, Channel: to.ch, Recipient: to.addr, Language: x.Recipient.Language, ParcelID: x.ID, GrantID: grantID,
 			SiteID: x.SiteID, CarrierID: x.CarrierID, Data: data, State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-		if _, err := tx.EnqueueMessage(ctx, m); err != nil {
+		if err := tx.EnqueueMessage(ctx, m); err != nil {
 			return err
 		}
 	}
@@ -208,6 +208,5 @@ func enqueue(ctx context.Context, tx parcelguard.Tx, x *parcelguard.Parcel, kind
 	m := &parcelguard.Message{ID: parcelguard.NewID("msg", now), IdempotencyKey: "webhook:" + x.ID + ":" + string(event),
 		Kind: parcelguard.MessageWebhook, Channel: parcelguard.ChannelWebhook, Recipient: x.CarrierID, ParcelID: x.ID,
 		SiteID: x.SiteID, CarrierID: x.CarrierID, Data: d, State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-	_, err := tx.EnqueueMessage(ctx, m)
-	return err
+	return tx.EnqueueMessage(ctx, m)
 }

@@ -49,6 +49,12 @@ func (t *tx) CreateCompartment(ctx context.Context, c *parcelguard.Compartment) 
 
 // Compartment returns the compartment with the id.
 func (t *tx) Compartment(ctx context.Context, id string) (*parcelguard.Compartment, error) {
+	if v, ok := t.take(compartmentKey(id)); ok {
+		if c, _ := v.(*parcelguard.Compartment); c != nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("get compartment %s: %w", id, parcelguard.ErrNotFound)
+	}
 	c, err := t.compartment(ctx, `SELECT `+compartmentColumns+` FROM compartments WHERE id = $1`, id)
 	if err != nil {
 		return nil, fmt.Errorf("get compartment %s: %w", id, dbErr(err))
@@ -92,16 +98,20 @@ func (t *tx) FreeCompartment(ctx context.Context, siteID string, size parcelguar
 	return c, nil
 }
 
+// saveCompartment is SaveCompartment's checked write.
+var saveCompartment = checked(`UPDATE compartments SET site_id = $1, label = $2, size = $3, width_mm = $4,
+	height_mm = $5, depth_mm = $6, state = $7, parcel_id = $8, version = version + 1
+	WHERE id = $9 AND version = $10`, "compartments", "id", 9, existsIsConflict)
+
 // SaveCompartment updates c if its Version is current, and bumps Version.
-func (t *tx) SaveCompartment(ctx context.Context, c *parcelguard.Compartment) error {
-	n, err := t.exec(ctx, `UPDATE compartments SET site_id = $1, label = $2, size = $3, width_mm = $4, height_mm = $5,
-		depth_mm = $6, state = $7, parcel_id = $8, version = version + 1
-		WHERE id = $9 AND version = $10`,
+// Like SaveParcel it goes with the next statement or the COMMIT, where a
+// stale Version fails the transaction with ErrConflict.
+func (t *tx) SaveCompartment(_ context.Context, c *parcelguard.Compartment) error {
+	t.forget(compartmentKey(c.ID))
+	v := c.Version
+	t.laterChecked("save compartment "+c.ID, saveCompartment, func() { c.Version = v },
 		c.SiteID, c.Label, string(c.Size), c.WidthMM, c.HeightMM, c.DepthMM, string(c.State), nullString(c.ParcelID),
 		c.ID, c.Version)
-	if err := t.saved(ctx, n, err, "compartments", "id", c.ID); err != nil {
-		return fmt.Errorf("save compartment %s: %w", c.ID, err)
-	}
 	c.Version++
 	return nil
 }

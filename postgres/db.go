@@ -132,7 +132,14 @@ func (db *DB) attempt(ctx context.Context, beginSQL string, readOnly bool, fn fu
 	if err := call(fn, t); err != nil {
 		// A transaction the database aborted to break a deadlock or a
 		// serialization failure is retried whatever fn made of the error.
-		return retryable(t.failed) || retryable(err), t.rollback(ctx, err)
+		again := retryable(t.failed) || retryable(err)
+		if t.failed != nil && !errors.Is(err, t.failed) {
+			// fn may have made something else of the failure of a write
+			// that went with a later statement (a checked save's
+			// ErrConflict); the caller must still see it to retry.
+			err = fmt.Errorf("%w (the transaction failed: %w)", err, dbErr(t.failed))
+		}
+		return again, t.rollback(ctx, err)
 	}
 	if readOnly {
 		// A write queued in a read-only transaction must still fail as

@@ -28,6 +28,9 @@ const (
 	codeCannotConnectNow     = "57P03"
 	codeTooManyConnections   = "53300"
 	codeReadOnlyTransaction  = "25006"
+	// codeInvalidTextRepresentation is also how a checked write fails (see
+	// checked).
+	codeInvalidTextRepresentation = "22P02"
 )
 
 // dbErr translates driver errors into the domain's sentinels at the edge,

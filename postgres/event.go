@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parcelguard/parcelguard"
@@ -34,39 +38,81 @@ func scanEvent(row scanRow) (*parcelguard.Event, error) {
 }
 
 // lockHead locks the stream's head row, creating it (at seq 0) for a new
-// stream, and returns the head. At READ COMMITTED the upsert waits for a
-// transaction holding the row and then sees the head it committed, so
-// appends to one stream queue up behind each other while appends to other
-// streams go on unhindered; the row also exists for the first append, so
-// two transactions starting a stream serialize the same way.
+// stream. At READ COMMITTED the upsert waits for a transaction holding the
+// row, so appends to one stream queue up behind each other while appends
+// to other streams go on unhindered; the row also exists for the first
+// append, so two transactions starting a stream serialize the same way.
 const lockHead = `INSERT INTO stream_heads AS h (stream, seq, hash) VALUES ($1, 0, ''::bytea)
-	ON CONFLICT (stream) DO UPDATE SET seq = h.seq
-	RETURNING seq, hash`
+	ON CONFLICT (stream) DO UPDATE SET seq = h.seq`
+
+// appendAtHead seals the event onto the head that lockHead locked and
+// moves the head, in one statement. It runs after lockHead, so its
+// snapshot (READ COMMITTED takes one per statement) has the head as the
+// last holder committed it, and nobody else can move it now. The hash is
+// ChainHash computed by the database: sha256 over the length-prefixed
+// previous hash, the fields before the seq ($11), the seq and the fields
+// after it ($12), which chainParts encodes exactly as ChainHash does.
+const appendAtHead = `WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM stream_heads WHERE stream = $2),
+	ev AS (
+		INSERT INTO events (` + eventColumns + `)
+		SELECT $1, $2, head.seq, $3::int8, $4, $5, $6, $7, $8, $9, $10, NULLIF(head.prev, ''::bytea),
+			sha256(int8send(length(head.prev)::int8) || head.prev || $11::bytea || int8send(head.seq) || $12::bytea)
+		FROM head
+		RETURNING seq, prev_hash, hash)
+	UPDATE stream_heads h SET seq = ev.seq, hash = ev.hash FROM ev WHERE h.stream = $2
+	RETURNING ev.seq, ev.prev_hash, ev.hash`
 
 // AppendEvent seals e onto the head of its stream and stores it with the
-// new head. Locking and reading the head is one round trip; the event and
-// head writes then go with the transaction's next statement or its COMMIT
-// (a failure, such as a reused event ID, surfaces there), so the lock is
-// held for as short a time as the protocol allows.
-func (t *tx) AppendEvent(ctx context.Context, e *parcelguard.Event) error {
+// new head. Nothing in the transaction waits for the append, so it goes,
+// head lock and all, with the transaction's next statement or its COMMIT:
+// it costs no round trip of its own, and the head stays locked only from
+// then until the COMMIT. The database computes the seal; e's Seq, PrevHash
+// and Hash are set when the append's results come back with that
+// statement. A failure, such as a reused event ID, fails the transaction
+// there.
+func (t *tx) AppendEvent(_ context.Context, e *parcelguard.Event) error {
 	if e.ID == "" {
 		e.ID = parcelguard.NewID("evt", e.At)
 	}
-	var (
-		headSeq  int64
-		headHash []byte
-	)
-	if err := t.queryRow(ctx, lockHead, []any{e.Stream}, &headSeq, &headHash); err != nil {
-		return fmt.Errorf("append event %s to %s: lock head: %w", e.ID, e.Stream, dbErr(err))
-	}
-	e.Seal(headSeq, bytesOrNil(headHash))
+	mid, tail := chainParts(e)
 	what := fmt.Sprintf("append event %s to %s", e.ID, e.Stream)
-	t.later(what, `INSERT INTO events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		e.ID, e.Stream, e.Seq, nanos(e.At), string(e.Kind), e.SiteID, e.CompartmentID, e.ParcelID, e.GrantID,
-		e.Actor, string(e.DataJSON()), nullBytes(e.PrevHash), e.Hash)
-	t.later(what+": move head", `UPDATE stream_heads SET seq = $2, hash = $3 WHERE stream = $1`,
-		e.Stream, e.Seq, e.Hash)
+	t.later(what+": lock head", lockHead, e.Stream)
+	t.laterFn(what, func(br pgx.BatchResults) error {
+		var seq int64
+		var prev, hash []byte
+		if err := br.QueryRow().Scan(&seq, &prev, &hash); err != nil {
+			return dbErr(err)
+		}
+		e.Seq, e.PrevHash, e.Hash = seq, bytesOrNil(prev), hash
+		return nil
+	}, appendAtHead, e.ID, e.Stream, nanos(e.At), string(e.Kind), e.SiteID, e.CompartmentID, e.ParcelID, e.GrantID,
+		e.Actor, string(e.DataJSON()), mid, tail)
 	return nil
+}
+
+// chainParts encodes what parcelguard.ChainHash hashes after the previous
+// hash, split around the seq the database assigns: mid ends with the seq's
+// length prefix, tail follows the seq's eight bytes.
+func chainParts(e *parcelguard.Event) (mid, tail []byte) {
+	put := func(b []byte, s string) []byte {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		return append(b, s...)
+	}
+	mid = put(mid, e.ID)
+	mid = put(mid, e.Stream)
+	mid = binary.BigEndian.AppendUint64(mid, 8)
+	tail = put(tail, e.At.UTC().Format(time.RFC3339Nano))
+	tail = put(tail, string(e.Kind))
+	tail = put(tail, e.SiteID)
+	tail = put(tail, e.CompartmentID)
+	tail = put(tail, e.ParcelID)
+	tail = put(tail, e.GrantID)
+	tail = put(tail, e.Actor)
+	for _, k := range slices.Sorted(maps.Keys(e.Data)) {
+		tail = put(tail, k)
+		tail = put(tail, e.Data[k])
+	}
+	return mid, tail
 }
 
 // Events returns the events matching f: in stream order when f.Stream is

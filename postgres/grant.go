@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/parcelguard/parcelguard"
 )
@@ -70,44 +71,96 @@ func (t *tx) Grant(ctx context.Context, id string) (*parcelguard.Grant, error) {
 	return g, nil
 }
 
+// activeByCode is the condition of ActiveGrantsByCode.
+const activeByCode = `site_id = $1 AND purpose = $2 AND state = 'active' AND code_hash = ANY ($3)`
+
+// The reads that go with ActiveGrantsByCode's: the grants' parcels,
+// compartments and delegates, which a pickup reads next.
+var (
+	codeParcels      = `SELECT ` + parcelColumns + ` FROM parcels WHERE id IN (SELECT parcel_id FROM grants WHERE ` + activeByCode + `)`
+	codeCompartments = `SELECT ` + compartmentColumns + ` FROM compartments
+		WHERE id IN (SELECT compartment_id FROM grants WHERE ` + activeByCode + `)`
+	codeDelegates = `SELECT ` + delegateColumns + ` FROM delegates WHERE grant_id IN (SELECT id FROM grants WHERE ` + activeByCode + `)`
+	codeGrantsOf  = `SELECT ` + grantColumns + ` FROM grants
+		WHERE parcel_id IN (SELECT parcel_id FROM grants WHERE ` + activeByCode + `) ORDER BY parcel_id, created_at, id`
+)
+
 // ActiveGrantsByCode returns the active grants of the site and purpose whose
 // CodeHash is one of hashes. The query matches the partial unique index, so
-// it is one index probe per hash.
+// it is one index probe per hash. The same round trip reads the grants'
+// parcels, compartments, delegates and the parcels' grants ahead (see
+// prefetch.go).
 func (t *tx) ActiveGrantsByCode(ctx context.Context, siteID string, purpose parcelguard.GrantPurpose, hashes [][]byte) ([]*parcelguard.Grant, error) {
 	if len(hashes) == 0 {
 		return nil, nil
 	}
-	gs, err := t.grants(ctx, `SELECT `+grantColumns+` FROM grants
-		WHERE site_id = $1 AND purpose = $2 AND state = 'active' AND code_hash = ANY ($3)
-		ORDER BY id`, siteID, string(purpose), hashes)
+	var gs []*parcelguard.Grant
+	args := []any{siteID, string(purpose), hashes}
+	err := t.send(ctx, stmt{sql: `SELECT ` + grantColumns + ` FROM grants WHERE ` + activeByCode + ` ORDER BY id`, args: args,
+		fn: func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				g, err := scanGrant(rows)
+				if err != nil {
+					return err
+				}
+				gs = append(gs, g)
+			}
+			return rows.Err()
+		}},
+		t.prefetch(codeParcels, args, prefetchedParcel, nil),
+		t.prefetch(codeCompartments, args, prefetchedCompartment, nil),
+		t.prefetch(codeDelegates, args, prefetchedDelegate, func() []string {
+			keys := make([]string, len(gs))
+			for i, g := range gs {
+				keys[i] = delegateKey(g.ID)
+			}
+			return keys
+		}),
+		stmt{sql: codeGrantsOf, args: args, fn: t.keepGrantsOfParcels})
 	if err != nil {
 		return nil, fmt.Errorf("find %s grants by code at site %s: %w", purpose, siteID, dbErr(err))
 	}
 	return gs, nil
 }
 
+// grantsOfParcel lists a parcel's grants, oldest first.
+const grantsOfParcel = `SELECT ` + grantColumns + ` FROM grants WHERE parcel_id = $1 ORDER BY created_at, id`
+
 // GrantsOfParcel returns every grant of the parcel, oldest first.
 func (t *tx) GrantsOfParcel(ctx context.Context, parcelID string) ([]*parcelguard.Grant, error) {
-	gs, err := t.grants(ctx, `SELECT `+grantColumns+` FROM grants WHERE parcel_id = $1 ORDER BY created_at, id`, parcelID)
+	if v, ok := t.take(grantsOfKey(parcelID)); ok {
+		gs, _ := v.([]*parcelguard.Grant)
+		return gs, nil
+	}
+	gs, err := t.grants(ctx, grantsOfParcel, parcelID)
 	if err != nil {
 		return nil, fmt.Errorf("list grants of parcel %s: %w", parcelID, dbErr(err))
 	}
 	return gs, nil
 }
 
-// SaveGrant updates g if its Version is current, and bumps Version.
-func (t *tx) SaveGrant(ctx context.Context, g *parcelguard.Grant) error {
-	n, err := t.exec(ctx, `UPDATE grants SET parcel_id = $1, site_id = $2, compartment_id = $3, purpose = $4,
+// saveGrant is SaveGrant's checked write.
+var saveGrant = checked(`UPDATE grants SET parcel_id = $1, site_id = $2, compartment_id = $3, purpose = $4,
 		state = $5, key_id = $6, code_hash = $7, phone_hash = $8, code_sealed = $9, failures = $10,
 		not_before = $11, expires_at = $12, used_at = $13, created_at = $14, version = version + 1
-		WHERE id = $15 AND version = $16`,
+		WHERE id = $15 AND version = $16`, "grants", "id", 15, existsIsConflict)
+
+// SaveGrant updates g if its Version is current, and bumps Version. Like
+// SaveParcel it goes with the next statement or the COMMIT, where a stale
+// Version fails the transaction with ErrConflict.
+func (t *tx) SaveGrant(_ context.Context, g *parcelguard.Grant) error {
+	defer t.savedGrant(g)
+	v := g.Version
+	t.laterChecked("save grant "+g.ID, saveGrant, func() { g.Version = v },
 		g.ParcelID, g.SiteID, nullString(g.CompartmentID), string(g.Purpose), string(g.State), g.KeyID,
 		g.CodeHash, nullBytes(g.PhoneHash), nullBytes(g.CodeSealed), g.Failures, nanos(g.NotBefore),
 		nanos(g.ExpiresAt), nanos(g.UsedAt), nanos(g.CreatedAt),
 		g.ID, g.Version)
-	if err := t.saved(ctx, n, err, "grants", "id", g.ID); err != nil {
-		return fmt.Errorf("save grant %s: %w", g.ID, err)
-	}
 	g.Version++
 	return nil
 }

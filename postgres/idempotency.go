@@ -44,50 +44,35 @@ func (t *tx) IdempotencyKey(ctx context.Context, scope, key string) (*parcelguar
 	return &r, nil
 }
 
-// SaveIdempotencyKey updates r if its Version is current and bumps it.
-func (t *tx) SaveIdempotencyKey(ctx context.Context, r *parcelguard.IdempotencyRecord) error {
-	n, err := t.exec(ctx, `UPDATE idempotency_keys SET request_hash = $1, state = $2, status = $3, response = $4,
-		created_at = $5, updated_at = $6, expires_at = $7, version = version + 1
-		WHERE scope = $8 AND key = $9 AND version = $10`,
+// The checked writes (see checked) of a record: a save and a delete, each
+// of the Version read.
+var (
+	saveIdempotency = checkedWhere(`UPDATE idempotency_keys SET request_hash = $1, state = $2, status = $3,
+		response = $4, created_at = $5, updated_at = $6, expires_at = $7, version = version + 1
+		WHERE scope = $8 AND key = $9 AND version = $10`, "idempotency_keys", "scope = $8 AND key = $9", existsIsConflict)
+	deleteIdempotency = checkedWhere(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND version = $3`,
+		"idempotency_keys", "scope = $1 AND key = $2", existsIsConflict)
+)
+
+// SaveIdempotencyKey updates r if its Version is current and bumps it. The
+// write goes with the next statement or the COMMIT (storing a request's
+// answer is then one round trip), where a stale Version fails the
+// transaction with ErrConflict and a missing record with ErrNotFound. The
+// messages leave the client's key out.
+func (t *tx) SaveIdempotencyKey(_ context.Context, r *parcelguard.IdempotencyRecord) error {
+	v := r.Version
+	t.laterChecked("save idempotency key", saveIdempotency, func() { r.Version = v },
 		r.RequestHash, string(r.State), r.Status, nullBytes(r.Response),
 		nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), r.Scope, r.Key, r.Version)
-	if err := t.checkIdempotency(ctx, n, err, r); err != nil {
-		return fmt.Errorf("save idempotency key: %w", err)
-	}
 	r.Version++
 	return nil
 }
 
-// DeleteIdempotencyKey deletes r if its Version is current.
-func (t *tx) DeleteIdempotencyKey(ctx context.Context, r *parcelguard.IdempotencyRecord) error {
-	n, err := t.exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND version = $3`,
-		r.Scope, r.Key, r.Version)
-	if err := t.checkIdempotency(ctx, n, err, r); err != nil {
-		return fmt.Errorf("delete idempotency key: %w", err)
-	}
+// DeleteIdempotencyKey deletes r if its Version is current; like
+// SaveIdempotencyKey it goes with the next statement or the COMMIT.
+func (t *tx) DeleteIdempotencyKey(_ context.Context, r *parcelguard.IdempotencyRecord) error {
+	t.laterChecked("delete idempotency key", deleteIdempotency, nil, r.Scope, r.Key, r.Version)
 	return nil
-}
-
-// checkIdempotency tells a missing record from a stale version after a
-// versioned statement matched nothing (the key is two columns, so saved
-// does not fit).
-func (t *tx) checkIdempotency(ctx context.Context, n int64, err error, r *parcelguard.IdempotencyRecord) error {
-	if err != nil {
-		return dbErr(err)
-	}
-	if n > 0 {
-		return nil
-	}
-	var found bool
-	err = t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE scope = $1 AND key = $2)`,
-		[]any{r.Scope, r.Key}, &found)
-	if err != nil {
-		return dbErr(err)
-	}
-	if !found {
-		return parcelguard.ErrNotFound
-	}
-	return parcelguard.ErrConflict
 }
 
 // DeleteExpiredIdempotencyKeys deletes up to limit records expired at now,

@@ -208,6 +208,12 @@ func (t *tx) CreateDelegate(ctx context.Context, d *parcelguard.Delegate) error 
 
 // Delegate returns the delegate of a grant.
 func (t *tx) Delegate(ctx context.Context, grantID string) (*parcelguard.Delegate, error) {
+	if v, ok := t.take(delegateKey(grantID)); ok {
+		if d, _ := v.(*parcelguard.Delegate); d != nil {
+			return d, nil
+		}
+		return nil, fmt.Errorf("delegate of grant %s: %w", grantID, parcelguard.ErrNotFound)
+	}
 	var d *parcelguard.Delegate
 	err := t.run(ctx, `SELECT `+delegateColumns+` FROM delegates WHERE grant_id = $1`, []any{grantID},
 		oneRow(func(row scanRow) (err error) {

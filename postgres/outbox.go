@@ -19,8 +19,9 @@ const messageColumns = `id, idempotency_key, kind, channel, recipient, language,
 
 // EnqueueMessage stores m unless its idempotency key is taken. A concurrent
 // transaction enqueueing the same key makes this one wait for its outcome:
-// exactly one of them stores the message.
-func (t *tx) EnqueueMessage(ctx context.Context, m *parcelguard.Message) (bool, error) {
+// exactly one of them stores the message. Nothing waits for the insert, so
+// it goes with the transaction's next statement or its COMMIT.
+func (t *tx) EnqueueMessage(_ context.Context, m *parcelguard.Message) error {
 	if m.ID == "" {
 		m.ID = parcelguard.NewID("msg", m.CreatedAt)
 	}
@@ -32,18 +33,15 @@ func (t *tx) EnqueueMessage(ctx context.Context, m *parcelguard.Message) (bool, 
 	}
 	data, err := encodeMap(m.Data)
 	if err != nil {
-		return false, fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, err)
+		return fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, err)
 	}
-	n, err := t.exec(ctx, `INSERT INTO outbox (`+messageColumns+`)
+	t.later("enqueue message "+m.IdempotencyKey, `INSERT INTO outbox (`+messageColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		m.ID, m.IdempotencyKey, string(m.Kind), string(m.Channel), m.Recipient, m.Language, m.ParcelID, m.GrantID,
 		m.SiteID, m.CarrierID, data, string(m.State), nanos(m.DueAt), nanos(m.LeasedUntil), m.Lease, m.Attempts,
 		m.LastError, nanos(m.CreatedAt), nanos(m.SentAt))
-	if err != nil {
-		return false, fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, dbErr(err))
-	}
-	return n > 0, nil
+	return nil
 }
 
 // ClaimMessages leases due messages in one statement. The inner SELECT
@@ -74,43 +72,35 @@ func (t *tx) ClaimMessages(ctx context.Context, now time.Time, limit int, lease 
 	return out, nil
 }
 
-// MarkSent marks a pending message sent.
-func (t *tx) MarkSent(ctx context.Context, id string, at time.Time, note string) error {
-	n, err := t.exec(ctx, `UPDATE outbox SET state = 'sent', sent_at = $1, leased_until = 0, lease = '', last_error = $2
-		WHERE id = $3 AND state = 'pending'`, nanos(at), note, id)
-	if err != nil {
-		return fmt.Errorf("mark message %s sent: %w", id, dbErr(err))
-	}
-	if n > 0 {
-		return nil
-	}
-	var found bool
-	if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1)`, []any{id}, &found); err != nil {
-		return fmt.Errorf("mark message %s sent: %w", id, dbErr(err))
-	}
-	if !found {
-		return fmt.Errorf("mark message %s sent: %w", id, parcelguard.ErrNotFound)
-	}
-	return nil // already sent or dead
-}
+// The checked writes recording a message's outcome. A message already sent
+// or dead is no error for markSent.
+var (
+	markSent = checked(`UPDATE outbox SET state = 'sent', sent_at = $1, leased_until = 0, lease = '', last_error = $2
+		WHERE id = $3 AND state = 'pending'`, "outbox", "id", 3, existsIsFine)
+	markRetry = checked(`UPDATE outbox SET due_at = $1, leased_until = 0, lease = '', last_error = $2
+		WHERE id = $3 AND state = 'pending' AND lease = $4 AND lease <> ''`, "outbox", "id", 3, existsIsConflict)
+	markDead = checked(`UPDATE outbox SET state = 'dead', due_at = $1, leased_until = 0, lease = '', last_error = $2
+		WHERE id = $3 AND state = 'pending' AND lease = $4 AND lease <> ''`, "outbox", "id", 3, existsIsConflict)
+)
 
-// MarkRetry makes a leased message due again at at.
-func (t *tx) MarkRetry(ctx context.Context, id, lease string, at time.Time, lastErr string) error {
-	n, err := t.exec(ctx, `UPDATE outbox SET due_at = $1, leased_until = 0, lease = '', last_error = $2
-		WHERE id = $3 AND state = 'pending' AND lease = $4 AND lease <> ''`, nanos(at), lastErr, id, lease)
-	if err := t.saved(ctx, n, err, "outbox", "id", id); err != nil {
-		return fmt.Errorf("mark message %s for retry: %w", id, err)
-	}
+// MarkSent marks a pending message sent. Like every outcome it goes with
+// the next statement or the COMMIT (so recording it alone is one round
+// trip), where an unknown message fails the transaction with ErrNotFound.
+func (t *tx) MarkSent(_ context.Context, id string, at time.Time, note string) error {
+	t.laterChecked("mark message "+id+" sent", markSent, nil, nanos(at), note, id)
 	return nil
 }
 
-// MarkDead gives up a leased message.
-func (t *tx) MarkDead(ctx context.Context, id, lease string, at time.Time, lastErr string) error {
-	n, err := t.exec(ctx, `UPDATE outbox SET state = 'dead', due_at = $1, leased_until = 0, lease = '', last_error = $2
-		WHERE id = $3 AND state = 'pending' AND lease = $4 AND lease <> ''`, nanos(at), lastErr, id, lease)
-	if err := t.saved(ctx, n, err, "outbox", "id", id); err != nil {
-		return fmt.Errorf("mark message %s dead: %w", id, err)
-	}
+// MarkRetry makes a leased message due again at at; a message not pending
+// under lease fails the transaction with ErrConflict.
+func (t *tx) MarkRetry(_ context.Context, id, lease string, at time.Time, lastErr string) error {
+	t.laterChecked("mark message "+id+" for retry", markRetry, nil, nanos(at), lastErr, id, lease)
+	return nil
+}
+
+// MarkDead gives up a leased message, under the same condition as MarkRetry.
+func (t *tx) MarkDead(_ context.Context, id, lease string, at time.Time, lastErr string) error {
+	t.laterChecked("mark message "+id+" dead", markDead, nil, nanos(at), lastErr, id, lease)
 	return nil
 }
 

@@ -46,13 +46,34 @@ func (t *tx) CreateParcel(ctx context.Context, p *parcelguard.Parcel) error {
 	return nil
 }
 
-// Parcel returns the parcel with the id.
+// The reads that go with Parcel's: the parcel's compartment, site and
+// carrier, which a deposit reads next.
+var (
+	parcelCompartment = `SELECT ` + compartmentColumns + ` FROM compartments
+		WHERE id = (SELECT compartment_id FROM parcels WHERE id = $1)`
+	parcelSite    = `SELECT ` + siteColumns + ` FROM sites WHERE id = (SELECT site_id FROM parcels WHERE id = $1)`
+	parcelCarrier = `SELECT ` + carrierColumns + ` FROM carriers WHERE id = (SELECT carrier_id FROM parcels WHERE id = $1)`
+)
+
+// Parcel returns the parcel with the id. The same round trip reads its
+// compartment, site and carrier ahead (see prefetch.go).
 func (t *tx) Parcel(ctx context.Context, id string) (*parcelguard.Parcel, error) {
+	if v, ok := t.take(parcelKey(id)); ok {
+		if p, _ := v.(*parcelguard.Parcel); p != nil {
+			return p, nil
+		}
+		return nil, fmt.Errorf("get parcel %s: %w", id, parcelguard.ErrNotFound)
+	}
 	var p *parcelguard.Parcel
-	err := t.run(ctx, `SELECT `+parcelColumns+` FROM parcels WHERE id = $1`, []any{id}, oneRow(func(row scanRow) (err error) {
-		p, err = scanParcel(row)
-		return err
-	}))
+	args := []any{id}
+	err := t.send(ctx, stmt{sql: `SELECT ` + parcelColumns + ` FROM parcels WHERE id = $1`, args: args,
+		fn: oneRow(func(row scanRow) (err error) {
+			p, err = scanParcel(row)
+			return err
+		})},
+		t.prefetch(parcelCompartment, args, prefetchedCompartment, nil),
+		t.prefetch(parcelSite, args, prefetchedSite, nil),
+		t.prefetch(parcelCarrier, args, prefetchedCarrier, nil))
 	if err != nil {
 		return nil, fmt.Errorf("get parcel %s: %w", id, dbErr(err))
 	}
@@ -97,20 +118,25 @@ func (t *tx) Parcels(ctx context.Context, f parcelguard.ParcelFilter) ([]*parcel
 	return out, nil
 }
 
-// SaveParcel updates p if its Version is current, and bumps Version.
-func (t *tx) SaveParcel(ctx context.Context, p *parcelguard.Parcel) error {
-	n, err := t.exec(ctx, `UPDATE parcels SET carrier_id = $1, tracking_number = $2, recipient_name = $3,
+// saveParcel is SaveParcel's checked write.
+var saveParcel = checked(`UPDATE parcels SET carrier_id = $1, tracking_number = $2, recipient_name = $3,
 		recipient_phone = $4, recipient_email = $5, recipient_language = $6, size = $7, declared_value = $8,
 		currency = $9, mode = $10, state = $11, site_id = $12, compartment_id = $13, deadline = $14,
 		created_at = $15, updated_at = $16, version = version + 1
-		WHERE id = $17 AND version = $18`,
+		WHERE id = $17 AND version = $18`, "parcels", "id", 17, existsIsConflict)
+
+// SaveParcel updates p if its Version is current, and bumps Version. The
+// write goes with the next statement or the COMMIT, where a stale Version
+// fails the transaction with ErrConflict (a missing parcel with
+// ErrNotFound).
+func (t *tx) SaveParcel(_ context.Context, p *parcelguard.Parcel) error {
+	t.forget(parcelKey(p.ID))
+	v := p.Version
+	t.laterChecked("save parcel "+p.ID, saveParcel, func() { p.Version = v },
 		p.CarrierID, p.TrackingNumber, p.Recipient.Name, p.Recipient.Phone, p.Recipient.Email, p.Recipient.Language,
 		string(p.Size), p.DeclaredValue, p.Currency, string(p.Mode), string(p.State), nullString(p.SiteID),
 		nullString(p.CompartmentID), nanos(p.Deadline), nanos(p.CreatedAt), nanos(p.UpdatedAt),
 		p.ID, p.Version)
-	if err := t.saved(ctx, n, err, "parcels", "id", p.ID); err != nil {
-		return fmt.Errorf("save parcel %s: %w", p.ID, err)
-	}
 	p.Version++
 	return nil
 }

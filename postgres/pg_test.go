@@ -241,7 +241,9 @@ func TestConcurrentAppendOneStream(t *testing.T) {
 
 // Ensure an append waits only for transactions holding the same stream:
 // while one transaction holds stream a, another commits an append to b,
-// and a third appending to a waits until the first commits.
+// and a third appending to a waits until the first commits. The append
+// travels with the transaction's next statement, here a read, and holds
+// the head from then on.
 func TestAppendLocksOnlyItsStream(t *testing.T) {
 	db := openTemp(t)
 	ctx := t.Context()
@@ -251,6 +253,9 @@ func TestAppendLocksOnlyItsStream(t *testing.T) {
 				return err
 			}
 			if hold != nil {
+				if _, _, err := tx.StreamHead(ctx, stream); err != nil {
+					return err
+				}
 				<-hold
 			}
 			return nil
@@ -439,5 +444,30 @@ func TestDeferredWrites(t *testing.T) {
 	}
 	if due := next(); !due.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("after the View the next timer is due %v, want %v", due, t0.Add(time.Hour))
+	}
+}
+
+// Ensure a lookup that finds nothing keeps its pipeline's prepared
+// statements: an error out of a batch makes pgx drop them all, and
+// preparing them again costs a round trip on their next use.
+func TestNotFoundKeepsStatements(t *testing.T) {
+	db := openTemp(t)
+	ctx := t.Context()
+	err := db.Update(ctx, func(ptx parcelguard.Tx) error {
+		if _, err := ptx.Parcel(ctx, "nothing"); !errors.Is(err, parcelguard.ErrNotFound) {
+			return fmt.Errorf("missing parcel: got %v, want ErrNotFound", err)
+		}
+		var n int
+		if err := ptx.(*tx).queryRow(ctx, `SELECT count(*) FROM pg_prepared_statements
+			WHERE statement LIKE '%FROM parcels WHERE id = $1'`, nil, &n); err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("%d prepared parcel lookups after it found nothing, want 1", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -33,7 +33,7 @@ type benchService struct {
 	clock   *parcelguard.ManualClock
 }
 
-func newBenchService(b *testing.B) *benchService {
+func newBenchService(b testing.TB) *benchService {
 	b.Helper()
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, pgtest.URL(b))
@@ -56,7 +56,7 @@ func newBenchService(b *testing.B) *benchService {
 
 // seedReserved writes n parcels, each reserved into its own compartment of
 // one of eight sites, straight through the store.
-func (s *benchService) seedReserved(b *testing.B, n int) []string {
+func (s *benchService) seedReserved(b testing.TB, n int) []string {
 	b.Helper()
 	now := s.clock.Now()
 	sites := make([]*parcelguard.Site, 8)

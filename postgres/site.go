@@ -37,12 +37,25 @@ func (t *tx) CreateSite(ctx context.Context, s *parcelguard.Site) error {
 }
 
 // Site returns the site with the id.
+//
+// The same round trip reads the site's locker guard ahead, which a pickup
+// reads next (see prefetch.go).
 func (t *tx) Site(ctx context.Context, id string) (*parcelguard.Site, error) {
+	if v, ok := t.take(siteKey(id)); ok {
+		if s, _ := v.(*parcelguard.Site); s != nil {
+			return s, nil
+		}
+		return nil, fmt.Errorf("get site %s: %w", id, parcelguard.ErrNotFound)
+	}
 	var s *parcelguard.Site
-	err := t.run(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = $1`, []any{id}, oneRow(func(row scanRow) (err error) {
-		s, err = scanSite(row)
-		return err
-	}))
+	args := []any{id}
+	err := t.send(ctx, stmt{sql: `SELECT ` + siteColumns + ` FROM sites WHERE id = $1`, args: args,
+		fn: oneRow(func(row scanRow) (err error) {
+			s, err = scanSite(row)
+			return err
+		})},
+		t.prefetch(`SELECT `+guardColumns+` FROM locker_guards WHERE site_id = $1`, args, prefetchedGuard,
+			func() []string { return []string{guardKey(id)} }))
 	if err != nil {
 		return nil, fmt.Errorf("get site %s: %w", id, dbErr(err))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/parcelguard/parcelguard"
 )
@@ -76,13 +77,33 @@ func (t *tx) DueTimers(ctx context.Context, now time.Time, limit int) ([]*parcel
 	return out, nil
 }
 
+// The reads that go ahead of ClaimTimer's delete: the timer's parcel, and
+// for an expiry the parcel's grants, which firing it reads next. They read
+// the timer's row, so they come before the delete in the round trip.
+var (
+	timerParcel = `SELECT ` + parcelColumns + ` FROM parcels WHERE id = (SELECT parcel_id FROM timers WHERE id = $1)`
+	timerGrants = `SELECT ` + grantColumns + ` FROM grants
+		WHERE parcel_id = (SELECT parcel_id FROM timers WHERE id = $1 AND kind = 'expiry') ORDER BY parcel_id, created_at, id`
+)
+
 // ClaimTimer deletes the timer, reporting whether this transaction did.
 // A timer another transaction holds (claiming, rescheduling or cancelling
 // it) is skipped rather than waited for and reported as not claimed: if
 // that transaction rolls back, the timer is still due and the scheduler's
-// next pass fires it.
+// next pass fires it. The same round trip reads the timer's parcel (and an
+// expiry's grants) ahead (see prefetch.go).
 func (t *tx) ClaimTimer(ctx context.Context, id string) (bool, error) {
-	n, err := t.exec(ctx, `DELETE FROM timers WHERE id = (SELECT id FROM timers WHERE id = $1 FOR UPDATE SKIP LOCKED)`, id)
+	var n int64
+	args := []any{id}
+	err := t.send(ctx,
+		t.prefetch(timerParcel, args, prefetchedParcel, nil),
+		stmt{sql: timerGrants, args: args, fn: t.keepGrantsOfParcels},
+		stmt{sql: `DELETE FROM timers WHERE id = (SELECT id FROM timers WHERE id = $1 FOR UPDATE SKIP LOCKED)`, args: args,
+			fn: func(br pgx.BatchResults) error {
+				ct, err := br.Exec()
+				n = ct.RowsAffected()
+				return err
+			}})
 	if err != nil {
 		return false, fmt.Errorf("claim timer %s: %w", id, dbErr(err))
 	}

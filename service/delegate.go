@@ -89,7 +89,7 @@ func (s *Service) notifyDelegate(ctx context.Context, tx parcelguard.Tx, x *parc
 			ParcelID: x.ID, GrantID: d.GrantID, SiteID: x.SiteID, CarrierID: x.CarrierID,
 			Data:  map[string]string{"delegate": d.Name, "on_behalf_of": x.Recipient.Name},
 			State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-		if _, err := tx.EnqueueMessage(ctx, m); err != nil {
+		if err := tx.EnqueueMessage(ctx, m); err != nil {
 			return fmt.Errorf("enqueue delegate %s message: %w", to.ch, err)
 		}
 	}

@@ -178,7 +178,7 @@ func (s *Service) notifyCarrierOnce(ctx context.Context, tx parcelguard.Tx, x *p
 		Kind: parcelguard.MessageWebhook, Channel: parcelguard.ChannelWebhook, Recipient: x.CarrierID,
 		ParcelID: x.ID, SiteID: x.SiteID, CarrierID: x.CarrierID, Data: d,
 		State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-	if _, err := tx.EnqueueMessage(ctx, m); err != nil {
+	if err := tx.EnqueueMessage(ctx, m); err != nil {
 		return fmt.Errorf("enqueue %s webhook: %w", event, err)
 	}
 	return nil

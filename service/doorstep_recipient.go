@@ -197,7 +197,7 @@ func (s *Service) notifyDoorstepDelegate(ctx context.Context, tx parcelguard.Tx,
 			ParcelID: x.ID, GrantID: pw.ID, CarrierID: x.CarrierID,
 			Data:  map[string]string{"delegate": pw.DelegateName, "on_behalf_of": x.Recipient.Name, "date": s.formatDate(x, d, pw.Date)},
 			State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-		if _, err := tx.EnqueueMessage(ctx, m); err != nil {
+		if err := tx.EnqueueMessage(ctx, m); err != nil {
 			return fmt.Errorf("enqueue delegate %s message: %w", to.ch, err)
 		}
 	}

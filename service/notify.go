@@ -36,7 +36,7 @@ func (s *Service) notifyRecipient(ctx context.Context, tx parcelguard.Tx, x *par
 			Kind:           kind, Channel: to.ch, Recipient: to.addr, Language: x.Recipient.Language,
 			ParcelID: x.ID, GrantID: grantID, SiteID: x.SiteID, CarrierID: x.CarrierID, Data: data,
 			State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-		if _, err := tx.EnqueueMessage(ctx, m); err != nil {
+		if err := tx.EnqueueMessage(ctx, m); err != nil {
 			return fmt.Errorf("enqueue %s %s message: %w", kind, to.ch, err)
 		}
 	}
@@ -67,7 +67,7 @@ func (s *Service) notifyCarrier(ctx context.Context, tx parcelguard.Tx, x *parce
 		Kind: parcelguard.MessageWebhook, Channel: parcelguard.ChannelWebhook, Recipient: x.CarrierID,
 		ParcelID: x.ID, SiteID: x.SiteID, CarrierID: x.CarrierID, Data: d,
 		State: parcelguard.MessagePending, DueAt: now, CreatedAt: now}
-	if _, err := tx.EnqueueMessage(ctx, m); err != nil {
+	if err := tx.EnqueueMessage(ctx, m); err != nil {
 		return fmt.Errorf("enqueue %s webhook: %w", e.Kind, err)
 	}
 	return nil

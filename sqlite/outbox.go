@@ -18,7 +18,7 @@ const messageColumns = `id, idempotency_key, kind, channel, recipient, language,
 	site_id, carrier_id, data, state, due_at, leased_until, lease, attempts, last_error, created_at, sent_at`
 
 // EnqueueMessage stores m unless its idempotency key is taken.
-func (t *tx) EnqueueMessage(ctx context.Context, m *parcelguard.Message) (bool, error) {
+func (t *tx) EnqueueMessage(ctx context.Context, m *parcelguard.Message) error {
 	if m.ID == "" {
 		m.ID = parcelguard.NewID("msg", m.CreatedAt)
 	}
@@ -30,22 +30,18 @@ func (t *tx) EnqueueMessage(ctx context.Context, m *parcelguard.Message) (bool, 
 	}
 	data, err := encodeMap(m.Data)
 	if err != nil {
-		return false, fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, err)
+		return fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, err)
 	}
-	res, err := t.exec(ctx, `INSERT INTO outbox (`+messageColumns+`)
+	_, err = t.exec(ctx, `INSERT INTO outbox (`+messageColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		m.ID, m.IdempotencyKey, string(m.Kind), string(m.Channel), m.Recipient, m.Language, m.ParcelID, m.GrantID,
 		m.SiteID, m.CarrierID, data, string(m.State), nanos(m.DueAt), nanos(m.LeasedUntil), m.Lease, m.Attempts,
 		m.LastError, nanos(m.CreatedAt), nanos(m.SentAt))
 	if err != nil {
-		return false, fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, dbErr(err))
+		return fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, dbErr(err))
 	}
-	ok, err := updated(res)
-	if err != nil {
-		return false, fmt.Errorf("enqueue message %s: %w", m.IdempotencyKey, err)
-	}
-	return ok, nil
+	return nil
 }
 
 // ClaimMessages leases due messages: it picks their ids, then leases them

@@ -42,4 +42,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("View", func(t *testing.T) { testView(t, open) })
 	t.Run("Network", func(t *testing.T) { testNetwork(t, open) })
+	t.Run("Sequence", func(t *testing.T) { testSequences(t, open) })
 }

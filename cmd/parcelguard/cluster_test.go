@@ -159,10 +159,15 @@ func TestClusterSurvivesKilledInstance(t *testing.T) {
 				if err == nil && pickup {
 					var pin string
 					if pin, err = f.mailboxPIN(ctx, i+3, op, p.ID); err == nil {
+						// A kiosk may not read parcels: the operator asks
+						// whether a pickup the killed instance committed
+						// (before it stored its answer) went through.
 						err = f.do(ctx, i+4, kiosk[site], "pickup "+p.ID, func(c *client.Client, key client.CallOption) error {
 							_, err := c.Pickup(ctx, site, pin, phone[len(phone)-4:], key)
 							return err
-						}, reached(ctx, p.ID, "picked_up"))
+						}, func(c *client.Client) (bool, error) {
+							return reached(ctx, p.ID, "picked_up")(c.WithToken(op))
+						})
 					}
 				}
 				if err != nil {
