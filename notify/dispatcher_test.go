@@ -504,3 +504,55 @@ func parseForm(b []byte) (interface{ Get(string) string }, error) {
 	}
 	return r.PostForm, nil
 }
+
+// Ensure an outcome that cannot be recorded (its lease was taken over
+// while it was being sent, so its retry is refused) holds back none of the
+// outcomes recorded together with it, and the pass reports it.
+func TestRecordFailureIsolated(t *testing.T) {
+	f := newFixture(t, 3)
+	for i := range 3 {
+		f.deposit(fmt.Sprintf("PG-%04d", i), ada)
+	}
+	const total = 9
+	var (
+		arrived sync.WaitGroup
+		steal   sync.Once
+	)
+	arrived.Add(total)
+	rec := &recorder{fail: []error{errors.New("421 try again later")}}
+	rec.hook = func(*notify.Rendered) {
+		// Every send waits for the others, so that their outcomes come in
+		// together; meanwhile another dispatcher takes over every lease.
+		arrived.Done()
+		arrived.Wait()
+		steal.Do(func() {
+			if err := f.db.Update(f.ctx, func(tx parcelguard.Tx) error {
+				_, err := tx.ClaimMessages(f.ctx, f.clock.Now().Add(time.Hour), total, time.Minute)
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	senders := map[parcelguard.Channel]notify.Sender{parcelguard.ChannelEmail: rec, parcelguard.ChannelSMS: rec, parcelguard.ChannelWebhook: rec}
+	d, err := notify.New(notify.Config{Dispatch: notify.DispatchConfig{Batch: total, Workers: total}},
+		notify.Options{Store: f.db, Clock: f.clock, Keys: f.keys, Codes: f.svc, Senders: senders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.DispatchDue(f.ctx)
+	if n != total || !errors.Is(err, parcelguard.ErrConflict) {
+		t.Fatalf("dispatched %d (%v), want %d and a conflict", n, err, total)
+	}
+	sent := 0
+	for _, m := range f.messages(parcelguard.MessageFilter{}) {
+		if m.State == parcelguard.MessageSent {
+			sent++
+		} else if !strings.Contains(err.Error(), m.ID) {
+			t.Errorf("message %s is %s, and the error does not name it: %v", m.ID, m.State, err)
+		}
+	}
+	if sent != total-1 {
+		t.Fatalf("%d messages recorded sent, want %d", sent, total-1)
+	}
+}
