@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -134,7 +135,14 @@ func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, fmt.Errorf("claim messages: %w", err)
 		}
-		err = d.handleAll(ctx, claimed)
+		hctx := ctx
+		if len(claimed) == 0 {
+			return total, nil
+		}
+		if b := d.render.prefetch(ctx, claimed); b != nil {
+			hctx = withBatch(ctx, b)
+		}
+		err = d.handleAll(hctx, claimed)
 		total += len(claimed)
 		if err != nil || len(claimed) < d.cfg.Batch {
 			return total, err
@@ -146,19 +154,24 @@ func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
 // records their outcomes as they come in: whatever outcomes are waiting
 // when the store is free are recorded in one transaction, so a busy
 // dispatcher commits many deliveries at once. A worker takes its next
-// message only once its last outcome is recorded, so a crash repeats at
-// most one message per worker.
+// message only once its last outcome is recorded, and none does once the
+// store failed to record one, so a crash repeats at most one message per
+// worker.
 func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) error {
 	var (
 		wg       sync.WaitGroup
 		next     = make(chan *parcelguard.Message)
 		outcomes = make(chan *outcome, len(ms))
 		recorded = make(chan error, 1)
+		broken   atomic.Bool // the store failed: send nothing more
 	)
-	go func() { recorded <- d.recordAll(ctx, outcomes, len(ms)) }()
+	go func() { recorded <- d.recordAll(ctx, outcomes, len(ms), &broken) }()
 	for range min(d.cfg.Workers, len(ms)) {
 		wg.Go(func() {
 			for m := range next {
+				if broken.Load() {
+					continue // its lease runs out and a later pass sends it
+				}
 				o := d.handle(ctx, m)
 				o.recorded = make(chan struct{})
 				outcomes <- o
@@ -191,8 +204,10 @@ type outcome struct {
 }
 
 // recordAll records outcomes until the channel closes, as many at once as
-// are waiting, up to limit.
-func (d *Dispatcher) recordAll(ctx context.Context, outcomes <-chan *outcome, limit int) error {
+// are waiting, up to limit. It sets broken when the store failed to record
+// an outcome for any reason but the outcome's own (a lost lease, a message
+// gone).
+func (d *Dispatcher) recordAll(ctx context.Context, outcomes <-chan *outcome, limit int, broken *atomic.Bool) error {
 	var (
 		errs  []error
 		batch = make([]*outcome, 0, limit)
@@ -211,7 +226,12 @@ func (d *Dispatcher) recordAll(ctx context.Context, outcomes <-chan *outcome, li
 				break fill
 			}
 		}
-		errs = append(errs, d.recordBatch(ctx, batch))
+		for _, err := range d.recordBatch(ctx, batch) {
+			if !errors.Is(err, parcelguard.ErrConflict) && !errors.Is(err, parcelguard.ErrNotFound) {
+				broken.Store(true)
+			}
+			errs = append(errs, err)
+		}
 		for _, o := range batch {
 			close(o.recorded)
 		}
@@ -224,7 +244,7 @@ func (d *Dispatcher) recordAll(ctx context.Context, outcomes <-chan *outcome, li
 // back no other and the error names it. An outcome that is not recorded
 // keeps its lease until it runs out; another pass then tries it again (at
 // most one duplicate).
-func (d *Dispatcher) recordBatch(ctx context.Context, batch []*outcome) error {
+func (d *Dispatcher) recordBatch(ctx context.Context, batch []*outcome) []error {
 	var errs []error
 	live := batch[:0:0]
 	for _, o := range batch {
@@ -235,22 +255,22 @@ func (d *Dispatcher) recordBatch(ctx context.Context, batch []*outcome) error {
 		live = append(live, o)
 	}
 	if len(live) == 0 {
-		return errors.Join(errs...)
+		return errs
 	}
 	ctx = context.WithoutCancel(ctx)
 	err := d.store.Update(ctx, func(tx parcelguard.Tx) error { return d.apply(ctx, tx, live) })
 	if err == nil {
-		return errors.Join(errs...)
+		return errs
 	}
 	if len(live) == 1 {
-		return errors.Join(append(errs, fmt.Errorf("record outcome of message %s: %w", live[0].m.ID, err))...)
+		return append(errs, fmt.Errorf("record outcome of message %s: %w", live[0].m.ID, err))
 	}
 	for _, o := range live {
 		if err := d.store.Update(ctx, func(tx parcelguard.Tx) error { return d.apply(ctx, tx, []*outcome{o}) }); err != nil {
 			errs = append(errs, fmt.Errorf("record outcome of message %s: %w", o.m.ID, err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // apply writes the outcomes in tx: the mailbox entries in one go, the

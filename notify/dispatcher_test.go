@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/notify"
+	"github.com/parcelguard/parcelguard/service"
 )
 
 // Ensure that with nothing configured every message lands in the mailbox,
@@ -554,5 +556,61 @@ func TestRecordFailureIsolated(t *testing.T) {
 	}
 	if sent != total-1 {
 		t.Fatalf("%d messages recorded sent, want %d", sent, total-1)
+	}
+}
+
+// countingCodes counts the PINs fetched from the service.
+type countingCodes struct {
+	*service.Service
+	calls atomic.Int32
+}
+
+func (c *countingCodes) PickupCode(ctx context.Context, parcelID string) (string, *parcelguard.Grant, error) {
+	c.calls.Add(1)
+	return c.Service.PickupCode(ctx, parcelID)
+}
+
+// Ensure a batch fetches each parcel's PIN once for its e-mail and SMS,
+// and every message still carries its own parcel's PIN.
+func TestBatchFetchesEachPINOnce(t *testing.T) {
+	f := newFixture(t, 5)
+	pins := map[string]string{}
+	for i := range 5 {
+		p := f.deposit(fmt.Sprintf("PG-%04d", i), ada)
+		pin, _, err := f.svc.PickupCode(f.ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins[p.TrackingNumber] = pin
+	}
+	codes := &countingCodes{Service: f.svc}
+	rec := &recorder{}
+	senders := map[parcelguard.Channel]notify.Sender{parcelguard.ChannelEmail: rec, parcelguard.ChannelSMS: rec, parcelguard.ChannelWebhook: rec}
+	d, err := notify.New(notify.Config{}, notify.Options{Store: f.db, Clock: f.clock, Keys: f.keys, Codes: codes, Senders: senders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.dispatch(d); n != 15 {
+		t.Fatalf("dispatched %d, want 15", n)
+	}
+	if n := codes.calls.Load(); n != 5 {
+		t.Errorf("%d PINs fetched for 5 parcels", n)
+	}
+	withPIN := 0
+	for _, r := range rec.sent {
+		if r.Kind != parcelguard.MessageDeposit {
+			continue
+		}
+		for tracking, pin := range pins {
+			if strings.Contains(r.Text, tracking) {
+				if !strings.Contains(r.Text, pin) {
+					t.Errorf("%s message for %s lacks its PIN", r.Channel, tracking)
+				}
+				withPIN++
+			}
+		}
+	}
+	if withPIN != 10 {
+		t.Errorf("%d deposit notices name their parcel, want 10", withPIN)
 	}
 }

@@ -74,7 +74,7 @@ func TestRecordBatchIsolatesAFailure(t *testing.T) {
 		return os
 	}
 
-	err = d.recordBatch(ctx, outcomes("not-the-lease"))
+	err = errors.Join(d.recordBatch(ctx, outcomes("not-the-lease"))...)
 	if !errors.Is(err, parcelguard.ErrConflict) || !strings.Contains(err.Error(), claimed[2].ID) {
 		t.Fatalf("got %v, want a conflict naming %s", err, claimed[2].ID)
 	}
@@ -102,7 +102,7 @@ func TestRecordBatchIsolatesAFailure(t *testing.T) {
 
 	// Recorded again, with the right lease, the whole batch goes through
 	// and the mailbox keeps one entry a message.
-	if err := d.recordBatch(ctx, outcomes(claimed[2].Lease)); err != nil {
+	if err := errors.Join(d.recordBatch(ctx, outcomes(claimed[2].Lease))...); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := d.Mailbox().List(ctx, parcelguard.MailboxFilter{}); err != nil || len(got) != 3 {
