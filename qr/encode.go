@@ -44,6 +44,22 @@ func encode(content string) (*symbol, error) {
 	enc.Encode(&b, v)
 	b.AddCheckBytes(v, level)
 	codewords := b.Bytes()
+	if 17+4*int(v) <= maxWordModules {
+		l, err := layoutOf(v)
+		if err != nil {
+			return nil, err
+		}
+		var data, w, best wordSymbol
+		l.place(codewords, &data)
+		bestScore := -1
+		for mask := range coding.Mask(8) {
+			l.symbol(&data, mask, &w)
+			if score := w.penalty(); bestScore < 0 || score < bestScore {
+				best, bestScore = w, score
+			}
+		}
+		return best.bytes(), nil
+	}
 	var best *symbol
 	bestScore := 0
 	for mask := range coding.Mask(8) {

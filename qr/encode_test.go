@@ -187,3 +187,79 @@ func encodeMask(t *testing.T, content string, mask int) *symbol {
 	}
 	return s
 }
+
+// Ensure the word-at-a-time penalty equals the reference on random
+// symbols of every size it takes, dense and sparse, with planted patterns
+// near both edges.
+func TestWordPenaltyMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 2000 {
+		n := 5 + r.IntN(maxWordModules-4)
+		s := &symbol{n: n, modules: make([]byte, n*n)}
+		p := r.Float64()
+		for j := range s.modules {
+			if r.Float64() < p {
+				s.modules[j] = 1
+			}
+		}
+		if i%2 == 0 {
+			for range 4 {
+				y, x := r.IntN(n), r.IntN(max(1, n-6))
+				if r.IntN(3) == 0 {
+					x = max(0, n-7) // at the far edge
+				}
+				vertical := r.IntN(2) == 0
+				for k, c := range []byte{1, 0, 1, 1, 1, 0, 1} {
+					if x+k < n {
+						if vertical {
+							s.modules[(x+k)*n+y] = c
+						} else {
+							s.modules[y*n+x+k] = c
+						}
+					}
+				}
+			}
+		}
+		if got, want := newWordSymbol(s).penalty(), referencePenalty(s); got != want {
+			t.Fatalf("symbol %d (%d modules): penalty %d, reference %d", i, n, got, want)
+		}
+	}
+}
+
+// Ensure the word-at-a-time layout lays out every version it takes, under
+// every mask, exactly as the library's plan does.
+func TestLayoutMatchesPlan(t *testing.T) {
+	for length := 1; ; length += 7 {
+		content := strings.Repeat("7QX", length)[:length]
+		enc, v, err := fit(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if 17+4*int(v) > maxWordModules {
+			if v < 10 {
+				t.Fatalf("version %d left the word layout", v)
+			}
+			return
+		}
+		l, err := layoutOf(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b coding.Bits
+		enc.Encode(&b, v)
+		b.AddCheckBytes(v, level)
+		var data wordSymbol
+		l.place(b.Bytes(), &data)
+		for mask := range coding.Mask(8) {
+			want := encodeMask(t, content, int(mask))
+			var w wordSymbol
+			l.symbol(&data, mask, &w)
+			if got := w.bytes(); string(got.modules) != string(want.modules) {
+				t.Fatalf("version %d mask %d: layout differs from the plan", v, mask)
+			}
+			if got, want := w.penalty(), penalty(want); got != want {
+				t.Fatalf("version %d mask %d: penalty %d, want %d", v, mask, got, want)
+			}
+		}
+	}
+}
