@@ -43,6 +43,8 @@ func PNG(content string, size int) ([]byte, error) {
 		light[stride-1] = 0xff << (8 - pad)
 	}
 	line := make([]byte, stride)
+	up := make([]byte, stride)
+	up[0] = 2 // filter type Up, then zeros: the same pixels as the row above
 	for y := -quietZone; y < s.n+quietZone; y++ {
 		row := light
 		if y >= 0 && y < s.n {
@@ -57,8 +59,13 @@ func PNG(content string, size int) ([]byte, error) {
 			}
 			row = line
 		}
-		for range scale {
-			if _, err := z.w.Write(row); err != nil {
+		if _, err := z.w.Write(row); err != nil {
+			return nil, fmt.Errorf("qr: %w", err)
+		}
+		// The module row's other pixel rows repeat it: filter "Up" makes
+		// each all zeros, which compress to next to nothing.
+		for range scale - 1 {
+			if _, err := z.w.Write(up); err != nil {
 				return nil, fmt.Errorf("qr: %w", err)
 			}
 		}
