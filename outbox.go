@@ -166,8 +166,18 @@ type OutboxTx interface {
 	Message(ctx context.Context, id string) (*Message, error)
 	Messages(ctx context.Context, f MessageFilter) ([]*Message, error)
 
+	// MarkManySent marks each pending message of ids sent at at with note,
+	// as MarkSent marks one, in as few statements as the engine can: the
+	// dispatcher records a whole batch of deliveries in one transaction.
+	// Messages already sent or dead are left alone; if an id is unknown it
+	// fails with ErrNotFound.
+	MarkManySent(ctx context.Context, ids []string, at time.Time, note string) error
+
 	// AddMailboxEntry stores e (filling in an empty ID); a second entry for
 	// the same MessageID is not stored and reports false.
 	AddMailboxEntry(ctx context.Context, e *MailboxEntry) (bool, error)
+	// AddMailboxEntries stores each entry as AddMailboxEntry does, in as
+	// few statements as the engine can, and reports how many it stored.
+	AddMailboxEntries(ctx context.Context, es []*MailboxEntry) (int, error)
 	MailboxEntries(ctx context.Context, f MailboxFilter) ([]*MailboxEntry, error)
 }

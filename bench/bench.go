@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"runtime/pprof"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -102,11 +101,14 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 		return nil, fmt.Errorf("service: %w", err)
 	}
 	defer func() { err = errors.Join(err, s.stop()) }()
+	var prof *phaseProfiler
 	if cfg.CPUProfile != nil {
-		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
-			return nil, fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		prof = &phaseProfiler{}
+		defer func() {
+			if err == nil {
+				err = prof.write(cfg.CPUProfile)
+			}
+		}()
 	}
 
 	// Each operation runs on the floor and then at once on the service,
@@ -116,21 +118,27 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 	steps := []struct {
 		name string
 		run  func() error
+		// profile names the phase in the CPU profile; empty is not profiled.
+		profile string
 	}{
-		{"floor deposit", func() (err error) { floor[0], err = f.deposit(ctx, cfg, p); return err }},
-		{"service seeding", func() error { return s.seed(ctx, poolSize(max(floor[0].OpsPerSec*1.25, 50), cfg), cfg.Concurrency) }},
-		{"service deposit", func() (err error) { svc[0], drain[0], err = s.deposit(ctx, cfg, p); return err }},
-		{"floor pickup", func() (err error) { floor[1], err = f.pickup(ctx, cfg, p); return err }},
-		{"service pickup", func() (err error) { svc[1], drain[1], err = s.pickup(ctx, cfg, p); return err }},
-		{"floor expiry", func() (err error) { floor[2], err = f.expire(ctx, cfg, p); return err }},
+		{"floor deposit", func() (err error) { floor[0], err = f.deposit(ctx, cfg, p); return err }, ""},
+		{"service seeding", func() error { return s.seed(ctx, poolSize(max(floor[0].OpsPerSec*1.25, 50), cfg), cfg.Concurrency) }, ""},
+		{"service deposit", func() (err error) { svc[0], drain[0], err = s.deposit(ctx, cfg, p); return err }, OpDeposit},
+		{"floor pickup", func() (err error) { floor[1], err = f.pickup(ctx, cfg, p); return err }, ""},
+		{"service pickup", func() (err error) { svc[1], drain[1], err = s.pickup(ctx, cfg, p); return err }, OpPickup},
+		{"floor expiry", func() (err error) { floor[2], err = f.expire(ctx, cfg, p); return err }, ""},
 		{"service expiry", func() (err error) {
 			svc[2], drain[2], err = s.expire(ctx, cfg, p, poolSize(max(floor[2].OpsPerSec, 50), cfg))
 			return err
-		}},
+		}, OpExpiry},
 	}
 	for _, step := range steps {
 		p.setLabel(e.Name + " " + step.name)
-		if err := step.run(); err != nil {
+		run := step.run
+		if prof != nil && step.profile != "" {
+			run = func() error { return prof.run(step.profile, step.run) }
+		}
+		if err := run(); err != nil {
 			return nil, fmt.Errorf("%s: %w", step.name, err)
 		}
 	}

@@ -121,9 +121,10 @@ type WebhookConfig struct {
 
 // DispatchConfig tunes the dispatcher.
 type DispatchConfig struct {
-	// Batch is how many messages one claim takes; default 32.
+	// Batch is how many messages one claim takes; default 128.
 	Batch int
-	// Workers send concurrently; default 8.
+	// Workers render and send concurrently; default 32 (sending mostly
+	// waits on the network).
 	Workers int
 	// Lease is how long a claimed message is hidden from other
 	// dispatchers; it must exceed the longest send. Default 2 min.
@@ -138,10 +139,10 @@ type DispatchConfig struct {
 
 func (c DispatchConfig) withDefaults() DispatchConfig {
 	if c.Batch <= 0 {
-		c.Batch = 32
+		c.Batch = 128
 	}
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = 32
 	}
 	if c.Lease <= 0 {
 		c.Lease = 2 * time.Minute

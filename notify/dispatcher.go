@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -134,7 +135,14 @@ func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, fmt.Errorf("claim messages: %w", err)
 		}
-		err = d.handleAll(ctx, claimed)
+		hctx := ctx
+		if len(claimed) == 0 {
+			return total, nil
+		}
+		if b := d.render.prefetch(ctx, claimed); b != nil {
+			hctx = withBatch(ctx, b)
+		}
+		err = d.handleAll(hctx, claimed)
 		total += len(claimed)
 		if err != nil || len(claimed) < d.cfg.Batch {
 			return total, err
@@ -142,21 +150,32 @@ func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
 	}
 }
 
+// handleAll renders and sends the claimed messages on the workers and
+// records their outcomes as they come in: whatever outcomes are waiting
+// when the store is free are recorded in one transaction, so a busy
+// dispatcher commits many deliveries at once. A worker takes its next
+// message only once its last outcome is recorded, and none does once the
+// store failed to record one, so a crash repeats at most one message per
+// worker.
 func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) error {
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		next = make(chan *parcelguard.Message)
+		wg       sync.WaitGroup
+		next     = make(chan *parcelguard.Message)
+		outcomes = make(chan *outcome, len(ms))
+		recorded = make(chan error, 1)
+		broken   atomic.Bool // the store failed: send nothing more
 	)
+	go func() { recorded <- d.recordAll(ctx, outcomes, len(ms), &broken) }()
 	for range min(d.cfg.Workers, len(ms)) {
 		wg.Go(func() {
 			for m := range next {
-				if err := d.handle(ctx, m); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
+				if broken.Load() {
+					continue // its lease runs out and a later pass sends it
 				}
+				o := d.handle(ctx, m)
+				o.recorded = make(chan struct{})
+				outcomes <- o
+				<-o.recorded
 			}
 		})
 	}
@@ -165,13 +184,132 @@ func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) e
 	}
 	close(next)
 	wg.Wait()
+	close(outcomes)
+	return <-recorded
+}
+
+// outcome is what handling one message left to record.
+type outcome struct {
+	m *parcelguard.Message
+	// sent marks the message sent, after storing entry in the mailbox if
+	// there is one.
+	sent  bool
+	entry *parcelguard.MailboxEntry
+	// record records anything else: a skip, a retry, a death.
+	record func(ctx context.Context, tx parcelguard.Tx) error
+	// err is why there is nothing to record (shutting down).
+	err error
+	// recorded is closed once the outcome is recorded or has failed to be.
+	recorded chan struct{}
+}
+
+// recordAll records outcomes until the channel closes, as many at once as
+// are waiting, up to limit. It sets broken when the store failed to record
+// an outcome for any reason but the outcome's own (a lost lease, a message
+// gone).
+func (d *Dispatcher) recordAll(ctx context.Context, outcomes <-chan *outcome, limit int, broken *atomic.Bool) error {
+	var (
+		errs  []error
+		batch = make([]*outcome, 0, limit)
+	)
+	for o := range outcomes {
+		batch = append(batch[:0], o)
+	fill:
+		for len(batch) < limit {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		for _, err := range d.recordBatch(ctx, batch) {
+			if !errors.Is(err, parcelguard.ErrConflict) && !errors.Is(err, parcelguard.ErrNotFound) {
+				broken.Store(true)
+			}
+			errs = append(errs, err)
+		}
+		for _, o := range batch {
+			close(o.recorded)
+		}
+	}
 	return errors.Join(errs...)
 }
 
-// handle renders and sends one claimed message and records the outcome. It
-// returns an error only when the outcome could not be recorded; the lease
-// then runs out and another pass tries again (at most one duplicate).
-func (d *Dispatcher) handle(ctx context.Context, m *parcelguard.Message) error {
+// recordBatch records the outcomes in one transaction. If that fails, it
+// records them one by one, so one message that cannot be recorded holds
+// back no other and the error names it. An outcome that is not recorded
+// keeps its lease until it runs out; another pass then tries it again (at
+// most one duplicate).
+func (d *Dispatcher) recordBatch(ctx context.Context, batch []*outcome) []error {
+	var errs []error
+	live := batch[:0:0]
+	for _, o := range batch {
+		if o.err != nil {
+			errs = append(errs, o.err)
+			continue
+		}
+		live = append(live, o)
+	}
+	if len(live) == 0 {
+		return errs
+	}
+	ctx = context.WithoutCancel(ctx)
+	err := d.store.Update(ctx, func(tx parcelguard.Tx) error { return d.apply(ctx, tx, live) })
+	if err == nil {
+		return errs
+	}
+	if len(live) == 1 {
+		return append(errs, fmt.Errorf("record outcome of message %s: %w", live[0].m.ID, err))
+	}
+	for _, o := range live {
+		if err := d.store.Update(ctx, func(tx parcelguard.Tx) error { return d.apply(ctx, tx, []*outcome{o}) }); err != nil {
+			errs = append(errs, fmt.Errorf("record outcome of message %s: %w", o.m.ID, err))
+		}
+	}
+	return errs
+}
+
+// apply writes the outcomes in tx: the mailbox entries in one go, the
+// sent messages in one go, then each other outcome.
+func (d *Dispatcher) apply(ctx context.Context, tx parcelguard.Tx, batch []*outcome) error {
+	var (
+		entries []*parcelguard.MailboxEntry
+		sent    []string
+	)
+	for _, o := range batch {
+		if o.entry != nil {
+			entries = append(entries, o.entry)
+		}
+		if o.sent {
+			sent = append(sent, o.m.ID)
+		}
+	}
+	if len(entries) > 0 {
+		if _, err := tx.AddMailboxEntries(ctx, entries); err != nil {
+			return err
+		}
+	}
+	if len(sent) > 0 {
+		if err := tx.MarkManySent(ctx, sent, d.clock.Now(), ""); err != nil {
+			return err
+		}
+	}
+	for _, o := range batch {
+		if o.record != nil {
+			if err := o.record(ctx, tx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// handle renders and sends one claimed message and returns what to record.
+func (d *Dispatcher) handle(ctx context.Context, m *parcelguard.Message) *outcome {
 	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.Lease*3/4)
 	defer cancel()
 	r, err := d.render.render(sendCtx, m)
@@ -179,48 +317,40 @@ func (d *Dispatcher) handle(ctx context.Context, m *parcelguard.Message) error {
 	switch {
 	case errors.As(err, &sk):
 		d.log.Info("message skipped", "message", m.ID, "kind", m.Kind, "reason", sk.reason)
-		return d.record(ctx, m, func(tx parcelguard.Tx) error {
+		return &outcome{m: m, record: func(ctx context.Context, tx parcelguard.Tx) error {
 			return tx.MarkSent(ctx, m.ID, d.clock.Now(), sk.Error())
-		})
+		}}
 	case err != nil:
-		return d.failed(ctx, m, err)
+		return d.failed(m, err)
 	}
 	s := d.senderFor(m)
 	if s == nil {
-		// The mailbox delivers in the same transaction that marks the
-		// message sent: exactly once.
-		return d.record(ctx, m, func(tx parcelguard.Tx) error {
-			if err := d.mailbox.deliver(ctx, tx, m, r); err != nil {
-				return err
-			}
-			return tx.MarkSent(ctx, m.ID, d.clock.Now(), "")
-		})
+		// The mailbox entry is stored in the same transaction that marks
+		// the message sent: exactly once.
+		e, err := d.mailbox.entry(m, r)
+		if err != nil {
+			return d.failed(m, err)
+		}
+		return &outcome{m: m, sent: true, entry: e}
 	}
 	if err := s.Send(sendCtx, r); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err() // shutting down: the lease brings it back
+			return &outcome{m: m, err: ctx.Err()} // shutting down: the lease brings it back
 		}
-		return d.failed(ctx, m, err)
+		return d.failed(m, err)
 	}
 	d.log.Info("message sent", "message", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", m.Attempts)
-	return d.record(ctx, m, func(tx parcelguard.Tx) error { return tx.MarkSent(ctx, m.ID, d.clock.Now(), "") })
-}
-
-func (d *Dispatcher) record(ctx context.Context, m *parcelguard.Message, fn func(tx parcelguard.Tx) error) error {
-	if err := d.store.Update(context.WithoutCancel(ctx), fn); err != nil {
-		return fmt.Errorf("record outcome of message %s: %w", m.ID, err)
-	}
-	return nil
+	return &outcome{m: m, sent: true}
 }
 
 // failed schedules a retry, or gives the message up when the failure is
 // permanent or the message is older than MaxAge.
-func (d *Dispatcher) failed(ctx context.Context, m *parcelguard.Message, cause error) error {
+func (d *Dispatcher) failed(m *parcelguard.Message, cause error) *outcome {
 	now := d.clock.Now()
 	msg := errorText(cause)
 	if IsPermanent(cause) || !now.Before(m.CreatedAt.Add(d.cfg.MaxAge)) {
 		d.log.Error("message dead", "message", m.ID, "kind", m.Kind, "channel", m.Channel, "attempts", m.Attempts, "err", msg)
-		return d.record(ctx, m, func(tx parcelguard.Tx) error {
+		return &outcome{m: m, record: func(ctx context.Context, tx parcelguard.Tx) error {
 			if err := tx.MarkDead(ctx, m.ID, m.Lease, now, msg); err != nil {
 				return err
 			}
@@ -232,12 +362,14 @@ func (d *Dispatcher) failed(ctx context.Context, m *parcelguard.Message, cause e
 				Kind: parcelguard.EventNotificationDead, SiteID: m.SiteID, ParcelID: m.ParcelID, GrantID: m.GrantID,
 				Actor: parcelguard.System.Actor(), Data: map[string]string{"message_id": m.ID, "kind": string(m.Kind),
 					"channel": string(m.Channel), "attempts": strconv.Itoa(m.Attempts), "error": truncate(msg, 200)}})
-		})
+		}}
 	}
 	at := d.nextAttempt(m, now, retryAfterOf(cause))
 	d.log.Warn("message retry", "message", m.ID, "kind", m.Kind, "channel", m.Channel, "attempts", m.Attempts,
 		"next", at, "err", msg)
-	return d.record(ctx, m, func(tx parcelguard.Tx) error { return tx.MarkRetry(ctx, m.ID, m.Lease, at, msg) })
+	return &outcome{m: m, record: func(ctx context.Context, tx parcelguard.Tx) error {
+		return tx.MarkRetry(ctx, m.ID, m.Lease, at, msg)
+	}}
 }
 
 // nextAttempt is exponential backoff with equal jitter: after attempt n the

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/notify"
+	"github.com/parcelguard/parcelguard/service"
 )
 
 // Ensure that with nothing configured every message lands in the mailbox,
@@ -503,4 +505,112 @@ func parseForm(b []byte) (interface{ Get(string) string }, error) {
 		return nil, err
 	}
 	return r.PostForm, nil
+}
+
+// Ensure an outcome that cannot be recorded (its lease was taken over
+// while it was being sent, so its retry is refused) holds back none of the
+// outcomes recorded together with it, and the pass reports it.
+func TestRecordFailureIsolated(t *testing.T) {
+	f := newFixture(t, 3)
+	for i := range 3 {
+		f.deposit(fmt.Sprintf("PG-%04d", i), ada)
+	}
+	const total = 9
+	var (
+		arrived sync.WaitGroup
+		steal   sync.Once
+	)
+	arrived.Add(total)
+	rec := &recorder{fail: []error{errors.New("421 try again later")}}
+	rec.hook = func(*notify.Rendered) {
+		// Every send waits for the others, so that their outcomes come in
+		// together; meanwhile another dispatcher takes over every lease.
+		arrived.Done()
+		arrived.Wait()
+		steal.Do(func() {
+			if err := f.db.Update(f.ctx, func(tx parcelguard.Tx) error {
+				_, err := tx.ClaimMessages(f.ctx, f.clock.Now().Add(time.Hour), total, time.Minute)
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	senders := map[parcelguard.Channel]notify.Sender{parcelguard.ChannelEmail: rec, parcelguard.ChannelSMS: rec, parcelguard.ChannelWebhook: rec}
+	d, err := notify.New(notify.Config{Dispatch: notify.DispatchConfig{Batch: total, Workers: total}},
+		notify.Options{Store: f.db, Clock: f.clock, Keys: f.keys, Codes: f.svc, Senders: senders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.DispatchDue(f.ctx)
+	if n != total || !errors.Is(err, parcelguard.ErrConflict) {
+		t.Fatalf("dispatched %d (%v), want %d and a conflict", n, err, total)
+	}
+	sent := 0
+	for _, m := range f.messages(parcelguard.MessageFilter{}) {
+		if m.State == parcelguard.MessageSent {
+			sent++
+		} else if !strings.Contains(err.Error(), m.ID) {
+			t.Errorf("message %s is %s, and the error does not name it: %v", m.ID, m.State, err)
+		}
+	}
+	if sent != total-1 {
+		t.Fatalf("%d messages recorded sent, want %d", sent, total-1)
+	}
+}
+
+// countingCodes counts the PINs fetched from the service.
+type countingCodes struct {
+	*service.Service
+	calls atomic.Int32
+}
+
+func (c *countingCodes) PickupCode(ctx context.Context, parcelID string) (string, *parcelguard.Grant, error) {
+	c.calls.Add(1)
+	return c.Service.PickupCode(ctx, parcelID)
+}
+
+// Ensure a batch fetches each parcel's PIN once for its e-mail and SMS,
+// and every message still carries its own parcel's PIN.
+func TestBatchFetchesEachPINOnce(t *testing.T) {
+	f := newFixture(t, 5)
+	pins := map[string]string{}
+	for i := range 5 {
+		p := f.deposit(fmt.Sprintf("PG-%04d", i), ada)
+		pin, _, err := f.svc.PickupCode(f.ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins[p.TrackingNumber] = pin
+	}
+	codes := &countingCodes{Service: f.svc}
+	rec := &recorder{}
+	senders := map[parcelguard.Channel]notify.Sender{parcelguard.ChannelEmail: rec, parcelguard.ChannelSMS: rec, parcelguard.ChannelWebhook: rec}
+	d, err := notify.New(notify.Config{}, notify.Options{Store: f.db, Clock: f.clock, Keys: f.keys, Codes: codes, Senders: senders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.dispatch(d); n != 15 {
+		t.Fatalf("dispatched %d, want 15", n)
+	}
+	if n := codes.calls.Load(); n != 5 {
+		t.Errorf("%d PINs fetched for 5 parcels", n)
+	}
+	withPIN := 0
+	for _, r := range rec.sent {
+		if r.Kind != parcelguard.MessageDeposit {
+			continue
+		}
+		for tracking, pin := range pins {
+			if strings.Contains(r.Text, tracking) {
+				if !strings.Contains(r.Text, pin) {
+					t.Errorf("%s message for %s lacks its PIN", r.Channel, tracking)
+				}
+				withPIN++
+			}
+		}
+	}
+	if withPIN != 10 {
+		t.Errorf("%d deposit notices name their parcel, want 10", withPIN)
+	}
 }

@@ -18,7 +18,7 @@ import (
 // fixture is a service on a real SQLite store with a manual clock, one
 // locker with compartments, and one carrier.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	path    string
 	db      *sqlite.DB
@@ -33,7 +33,7 @@ type fixture struct {
 
 var admin = parcelguard.Principal{Role: parcelguard.RoleAdmin, KeyPrefix: "pgk_test"}
 
-func newFixture(t *testing.T, compartments int) *fixture {
+func newFixture(t testing.TB, compartments int) *fixture {
 	t.Helper()
 	keys, err := code.GenerateKeyring()
 	if err != nil {

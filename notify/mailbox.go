@@ -44,21 +44,22 @@ type MailboxMessage struct {
 // passed off as another's.
 func mailboxAAD(messageID string) []byte { return []byte("mailbox|" + messageID) }
 
-// deliver seals r into the mailbox inside tx.
-func (mb *Mailbox) deliver(ctx context.Context, tx parcelguard.Tx, m *parcelguard.Message, r *Rendered) error {
+// entry seals r into a mailbox entry for m, to be stored in the
+// transaction that marks m sent. Sealing happens before the transaction,
+// off the store's writer.
+func (mb *Mailbox) entry(m *parcelguard.Message, r *Rendered) (*parcelguard.MailboxEntry, error) {
 	plain, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("mailbox: encode %s: %w", m.ID, err)
+		return nil, fmt.Errorf("mailbox: encode %s: %w", m.ID, err)
 	}
 	keyID := mb.keys.CurrentID()
 	sealed, err := mb.keys.Seal(keyID, mailboxAAD(m.ID), plain)
 	if err != nil {
-		return fmt.Errorf("mailbox: seal %s: %w", m.ID, err)
+		return nil, fmt.Errorf("mailbox: seal %s: %w", m.ID, err)
 	}
 	now := mb.clock.Now()
-	_, err = tx.AddMailboxEntry(ctx, &parcelguard.MailboxEntry{ID: parcelguard.NewID("mbx", now), MessageID: m.ID,
-		Channel: m.Channel, Recipient: m.Recipient, ParcelID: m.ParcelID, KeyID: keyID, Sealed: sealed, CreatedAt: now})
-	return err
+	return &parcelguard.MailboxEntry{ID: parcelguard.NewID("mbx", now), MessageID: m.ID, Channel: m.Channel,
+		Recipient: m.Recipient, ParcelID: m.ParcelID, KeyID: keyID, Sealed: sealed, CreatedAt: now}, nil
 }
 
 // List returns mailbox messages, oldest first, opened. Filter by recipient

@@ -84,23 +84,7 @@ type renderer struct {
 
 // render loads what m refers to and renders it for its channel.
 func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendered, error) {
-	var (
-		x       *parcelguard.Parcel
-		site    *parcelguard.Site
-		carrier *parcelguard.Carrier
-	)
-	err := r.store.View(ctx, func(tx parcelguard.Tx) (err error) {
-		if x, err = tx.Parcel(ctx, m.ParcelID); err != nil {
-			return err
-		}
-		if x.SiteID != "" {
-			if site, err = tx.Site(ctx, x.SiteID); err != nil {
-				return err
-			}
-		}
-		carrier, err = tx.Carrier(ctx, x.CarrierID)
-		return err
-	})
+	x, site, carrier, err := r.load(ctx, m)
 	if errors.Is(err, parcelguard.ErrNotFound) {
 		return nil, Permanent(fmt.Errorf("render %s: %w", m.ID, err))
 	}
@@ -137,7 +121,7 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 		if x.State != parcelguard.ParcelDeposited {
 			return nil, skip("parcel is " + string(x.State))
 		}
-		pin, g, err := r.codes.PickupCode(ctx, x.ID)
+		pin, g, err := r.pickupCode(ctx, x.ID)
 		if errors.Is(err, parcelguard.ErrNotFound) {
 			return nil, skip("no active pickup code")
 		}

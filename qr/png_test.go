@@ -72,3 +72,14 @@ func BenchmarkPNG(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPNGLong measures a token of the length the service signs
+// (about 110 bytes of body and signature, base32).
+func BenchmarkPNGLong(b *testing.B) {
+	long := token + token[:76]
+	for b.Loop() {
+		if _, err := PNG(long, DefaultPNGSize); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -22,6 +22,11 @@ type Config struct {
 	Keys    *code.Keyring
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// TimerChunk is how many due timers fire in one transaction; 0 means
+	// one. Worth raising where one writer commits everything (SQLite);
+	// where transactions run side by side (PostgreSQL), chunks hold the
+	// audit stream heads of several sites at once and lock each other out.
+	TimerChunk int
 }
 
 // Service runs parcelguard's use cases.
@@ -31,11 +36,14 @@ type Service struct {
 	keys    *code.Keyring
 	metrics *metrics.Metrics
 	log     *slog.Logger
+
+	timerChunk int
 }
 
 // New returns a Service; missing Metrics and Logger default to discarding ones.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, clock: cfg.Clock, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger}
+	s := &Service{store: cfg.Store, clock: cfg.Clock, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
+		timerChunk: max(cfg.TimerChunk, 1)}
 	if s.metrics == nil {
 		s.metrics = metrics.Discard()
 	}

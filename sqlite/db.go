@@ -35,6 +35,11 @@ type DB struct {
 	queue  chan *request
 	done   chan struct{} // closed when the writer goroutine has exited
 
+	// readFree holds idle reader sessions; readSlots holds a token for
+	// each session that exists (see readers.go).
+	readFree  chan *stmtCache
+	readSlots chan struct{}
+
 	// commits and updates count committed batches and the Updates they
 	// carried; tests use them to see that commits are really shared.
 	commits atomic.Int64
@@ -86,8 +91,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.writer.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db.reader.SetMaxOpenConns(cfg.readers)
-	db.reader.SetMaxIdleConns(cfg.readers)
+	// The reader sessions keep up to cfg.readers connections; one more
+	// serves Ping and schema queries.
+	db.reader.SetMaxOpenConns(cfg.readers + 1)
+	db.reader.SetMaxIdleConns(cfg.readers + 1)
+	db.readFree = make(chan *stmtCache, cfg.readers)
+	db.readSlots = make(chan struct{}, cfg.readers)
 	db.reader.SetConnMaxLifetime(0)
 	db.reader.SetConnMaxIdleTime(0)
 	if err := db.reader.PingContext(ctx); err != nil {
@@ -129,29 +138,6 @@ func readerDSN(path string, cfg config) string {
 	return path + "?" + q.Encode()
 }
 
-// View runs fn in a read-only transaction on the read pool. In WAL mode the
-// transaction's snapshot is fixed at its first read, so every read in fn
-// sees the same committed state, unaffected by concurrent commits.
-func (db *DB) View(ctx context.Context, fn func(tx parcelguard.Tx) error) error {
-	db.mu.RLock()
-	closed := db.closed
-	db.mu.RUnlock()
-	if closed {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sqlTx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("sqlite: begin read: %w", err)
-	}
-	// A read transaction has nothing to commit; rolling back just ends the
-	// snapshot and returns the connection.
-	defer sqlTx.Rollback()
-	return fn(&tx{q: sqlTx})
-}
-
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	db.mu.RLock()
@@ -180,5 +166,5 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 
 	<-db.done
-	return errors.Join(db.stmts.Close(), db.stmts.conn.Close(), db.writer.Close(), db.reader.Close())
+	return errors.Join(db.stmts.Close(), db.stmts.conn.Close(), db.writer.Close(), db.closeReaders(), db.reader.Close())
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Event", func(t *testing.T) { testEvents(t, open) })
 	t.Run("Timer", func(t *testing.T) { testTimers(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("OutboxBatch", func(t *testing.T) { testOutboxBatch(t, open) })
 	t.Run("IdempotencyKey", func(t *testing.T) { testIdempotencyKeys(t, open) })
 	t.Run("Outage", func(t *testing.T) { testOutage(t, open) })
 	t.Run("Doorstep", func(t *testing.T) { testDoorstep(t, open) })

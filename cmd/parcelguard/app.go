@@ -19,6 +19,7 @@ import (
 	"github.com/parcelguard/parcelguard/metrics"
 	"github.com/parcelguard/parcelguard/notify"
 	"github.com/parcelguard/parcelguard/service"
+	"github.com/parcelguard/parcelguard/sqlite"
 	"github.com/parcelguard/parcelguard/web"
 )
 
@@ -74,7 +75,8 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	m := metrics.New(reg)
 	store := metrics.InstrumentStore(db, m)
 	clock := parcelguard.SystemClock{}
-	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys, Metrics: m, Logger: cfg.logger})
+	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys, Metrics: m, Logger: cfg.logger,
+		TimerChunk: timerChunk(db)})
 	// Messages link to the tracking page; its address is known once the
 	// listener is (port 0), before the dispatcher starts.
 	links := &notify.Linked{Codes: svc, PublicURL: cfg.publicURL}
@@ -194,4 +196,14 @@ func withPages(api nethttp.Handler, cfg web.Config) (nethttp.Handler, error) {
 	mux.Handle("/", api)
 	pages.Register(mux)
 	return mux, nil
+}
+
+// timerChunk is how many timers fire in one transaction on db: SQLite's one
+// writer gains from fewer, larger transactions; PostgreSQL's concurrent
+// ones would hold several sites' audit stream heads at once.
+func timerChunk(db parcelguard.Store) int {
+	if _, ok := db.(*sqlite.DB); ok {
+		return 16
+	}
+	return 1
 }

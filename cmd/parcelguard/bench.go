@@ -41,7 +41,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	engines := fs.String("engines", "", "comma-separated engines: sqlite, postgres (default sqlite, plus postgres when --db is a postgres:// URL)")
 	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}

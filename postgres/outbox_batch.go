@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+)
+
+// MarkManySent marks pending messages sent in one UPDATE over an array of
+// ids; only if fewer rows changed than distinct ids were given does it
+// count the ids that exist, to tell already-sent messages from unknown ones.
+func (t *tx) MarkManySent(ctx context.Context, ids []string, at time.Time, note string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	n, err := t.exec(ctx, `UPDATE outbox SET state = 'sent', sent_at = $1, leased_until = 0, lease = '', last_error = $2
+		WHERE id = ANY($3::text[]) AND state = 'pending'`, nanos(at), note, ids)
+	if err != nil {
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), dbErr(err))
+	}
+	want := distinctCount(ids)
+	if int(n) == want {
+		return nil
+	}
+	var found int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM outbox WHERE id = ANY($1::text[])`, []any{ids}, &found); err != nil {
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), dbErr(err))
+	}
+	if found < want {
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), parcelguard.ErrNotFound)
+	}
+	return nil
+}
+
+// AddMailboxEntries stores entries in one INSERT from arrays, one per
+// column.
+func (t *tx) AddMailboxEntries(ctx context.Context, es []*parcelguard.MailboxEntry) (int, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	var (
+		ids, msgs, channels, recipients, parcels, keys = make([]string, len(es)), make([]string, len(es)),
+			make([]string, len(es)), make([]string, len(es)), make([]string, len(es)), make([]string, len(es))
+		sealed  = make([][]byte, len(es))
+		created = make([]int64, len(es))
+	)
+	for i, e := range es {
+		if e.ID == "" {
+			e.ID = parcelguard.NewID("mbx", e.CreatedAt)
+		}
+		ids[i], msgs[i], channels[i], recipients[i], parcels[i], keys[i] = e.ID, e.MessageID, string(e.Channel),
+			e.Recipient, e.ParcelID, e.KeyID
+		sealed[i], created[i] = e.Sealed, nanos(e.CreatedAt)
+	}
+	n, err := t.exec(ctx, `INSERT INTO mailbox (id, message_id, channel, recipient, parcel_id, key_id, sealed, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bigint[])
+		ON CONFLICT (message_id) DO NOTHING`, ids, msgs, channels, recipients, parcels, keys, sealed, created)
+	if err != nil {
+		return 0, fmt.Errorf("add %d mailbox entries: %w", len(es), dbErr(err))
+	}
+	return int(n), nil
+}
+
+// distinctCount counts ids without repeats.
+func distinctCount(ids []string) int {
+	m := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		m[id] = struct{}{}
+	}
+	return len(m)
+}
