@@ -28,6 +28,7 @@ func (h *Handler) registerConsole(mux *http.ServeMux) {
 	mux.Handle("POST /console/audit/verify", h.authed("console", h.consoleVerify))
 	mux.Handle("GET /console/mailbox", h.authed("console", h.consoleMailbox))
 	h.registerConsoleMore(mux)
+	h.registerConsoleAccounts(mux)
 }
 
 // overviewView is the console's start page.
