@@ -49,7 +49,7 @@ func newHarness(t *testing.T, options ...func(*Config)) *harness {
 	t.Cleanup(func() { db.Close() })
 	clock := parcelguard.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	svc := service.New(service.Config{Store: db, Clock: clock, Keys: keys})
-	cfg := Config{Service: svc, Keys: keys, Clock: clock, Store: db}
+	cfg := Config{Service: svc, Keys: keys, Clock: clock}
 	for _, o := range options {
 		o(&cfg)
 	}
