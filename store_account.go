@@ -13,6 +13,14 @@ type AccountTx interface {
 	Account(ctx context.Context, id string) (*Account, error)
 	// AccountByUsername returns the account with the (lower-case) name.
 	AccountByUsername(ctx context.Context, username string) (*Account, error)
+	// Accounts returns the accounts f selects, in user name order.
+	Accounts(ctx context.Context, f AccountFilter) ([]*Account, error)
+	// SetAccountDisabled disables the account at at, or enables it again
+	// with a zero at; a missing account is ErrNotFound.
+	SetAccountDisabled(ctx context.Context, id string, at time.Time) error
+	// DeleteAccountSessions removes every session of the account,
+	// returning how many.
+	DeleteAccountSessions(ctx context.Context, accountID string) (int, error)
 	// CreateSession inserts s.
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns the session whose token hashes to tokenHash.
@@ -47,6 +55,18 @@ type Account struct {
 	CreatedAt    time.Time
 	DisabledAt   time.Time
 }
+
+// AccountFilter selects accounts; zero fields select all.
+type AccountFilter struct {
+	Role      Role
+	CarrierID string
+	// After is a cursor: only user names after it.
+	After string
+	Limit int
+}
+
+// Disabled reports whether the account may no longer sign in.
+func (a *Account) Disabled() bool { return !a.DisabledAt.IsZero() }
 
 // Principal is what the account acts as in the use cases; the account id
 // stands in the audit trail where an API key's prefix would.

@@ -30,8 +30,8 @@ var (
 	signinRE = regexp.MustCompile(`^(console|courier)\s+(\S+)\s+(\S+)$`)
 )
 
-// Ensure the recipient page, the console and the courier app work in a
-// real browser: main flows, failed sign-in, wrong code, keyboard-only use,
+// Ensure the recipient page, the console, the courier app and the
+// locker's kiosk work in a real browser: main flows, failed sign-in, wrong code, keyboard-only use,
 // valid HTML and no accessibility violations on every page.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
@@ -76,13 +76,14 @@ func TestBrowser(t *testing.T) {
 	}()
 	info := readDemo(t, out)
 	infoJSON, _ := json.Marshal(info)
+	kioskJSON, _ := json.Marshal(startKiosk(t))
 	artifacts, _ := filepath.Abs("artifacts")
 	files := "tests/"
 	if only := os.Getenv("PARCELGUARD_E2E_ONLY"); only != "" { // one file while working on it
 		files = "tests/" + only
 	}
 	run := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", files)
-	run.Env = append(os.Environ(), "PG_DEMO="+string(infoJSON), "PG_ARTIFACTS="+artifacts, "PG_CHROMIUM="+chromium)
+	run.Env = append(os.Environ(), "PG_DEMO="+string(infoJSON), "PG_KIOSK="+string(kioskJSON), "PG_ARTIFACTS="+artifacts, "PG_CHROMIUM="+chromium)
 	run.Stdout, run.Stderr = os.Stdout, os.Stderr
 	if err := run.Run(); err != nil {
 		t.Fatalf("browser tests failed: %v (screenshots in %s)", err, artifacts)

@@ -10,6 +10,9 @@ import path from "node:path";
 import assert from "node:assert/strict";
 
 export const demo = JSON.parse(process.env.PG_DEMO || "{}");
+// kiosk is the locker touchscreen the Go test serves: its address and
+// parcels waiting in its locker (pin, phone digits, compartment label).
+export const kiosk = JSON.parse(process.env.PG_KIOSK || "{}");
 const artifacts = process.env.PG_ARTIFACTS || "artifacts";
 mkdirSync(artifacts, { recursive: true });
 

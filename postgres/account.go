@@ -42,18 +42,67 @@ func (t *tx) AccountByUsername(ctx context.Context, username string) (*parcelgua
 }
 
 func (t *tx) account(ctx context.Context, q, key string) (*parcelguard.Account, error) {
+	var a *parcelguard.Account
+	err := t.run(ctx, q, []any{key}, func(br pgx.BatchResults) (err error) {
+		a, err = scanAccount(br.QueryRow())
+		return err
+	})
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	return a, nil
+}
+
+func scanAccount(row scanRow) (*parcelguard.Account, error) {
 	var (
 		a                 parcelguard.Account
 		role              string
 		carrier           pgtype.Text
 		created, disabled int64
 	)
-	err := t.queryRow(ctx, q, []any{key}, &a.ID, &a.Username, &a.Name, &role, &carrier, &a.PasswordHash, &created, &disabled)
-	if err != nil {
-		return nil, dbErr(err)
+	if err := row.Scan(&a.ID, &a.Username, &a.Name, &role, &carrier, &a.PasswordHash, &created, &disabled); err != nil {
+		return nil, err
 	}
 	a.Role, a.CarrierID, a.CreatedAt, a.DisabledAt = parcelguard.Role(role), carrier.String, fromNanos(created), fromNanos(disabled)
 	return &a, nil
+}
+
+// Accounts returns the accounts f selects, in user name order.
+func (t *tx) Accounts(ctx context.Context, f parcelguard.AccountFilter) ([]*parcelguard.Account, error) {
+	var out []*parcelguard.Account
+	err := t.query(ctx, `SELECT `+accountColumns+` FROM accounts
+		WHERE ($1 = '' OR role = $1) AND ($2 = '' OR carrier_id = $2) AND username > $3
+		ORDER BY username LIMIT $4`,
+		[]any{string(f.Role), f.CarrierID, f.After, limitArg(f.Limit)}, func(row scanRow) error {
+			a, err := scanAccount(row)
+			out = append(out, a)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", dbErr(err))
+	}
+	return out, nil
+}
+
+// SetAccountDisabled disables an account at at, or enables it (zero at).
+func (t *tx) SetAccountDisabled(ctx context.Context, id string, at time.Time) error {
+	n, err := t.exec(ctx, `UPDATE accounts SET disabled_at = $1 WHERE id = $2`, nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("set account %s disabled: %w", id, dbErr(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("set account %s disabled: %w", id, parcelguard.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteAccountSessions removes every session of an account.
+func (t *tx) DeleteAccountSessions(ctx context.Context, accountID string) (int, error) {
+	n, err := t.exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("delete sessions of %s: %w", accountID, dbErr(err))
+	}
+	return int(n), nil
 }
 
 // CreateSession inserts s.

@@ -17,9 +17,11 @@ import (
 // Account events. Sign-in failures are audited without the name typed, so
 // a password typed into the name field never reaches the log.
 const (
-	EventAccountCreated parcelguard.EventKind = "account.created"
-	EventSignInFailed   parcelguard.EventKind = "signin.failed"
-	EventSignedIn       parcelguard.EventKind = "signin.succeeded"
+	EventAccountCreated  parcelguard.EventKind = "account.created"
+	EventAccountDisabled parcelguard.EventKind = "account.disabled"
+	EventAccountEnabled  parcelguard.EventKind = "account.enabled"
+	EventSignInFailed    parcelguard.EventKind = "signin.failed"
+	EventSignedIn        parcelguard.EventKind = "signin.succeeded"
 )
 
 // NewAccountInput is what CreateAccount needs.
@@ -32,11 +34,12 @@ type NewAccountInput struct {
 }
 
 // CreateAccount adds a person who signs in to a web app: an operator or
-// admin (console) or a courier of a carrier (courier app). Only admins and
-// the system (the CLI) may.
+// admin (console) or a courier of a carrier (courier app). Operators may
+// add operators and couriers; only admins and the system (the CLI) add
+// admins.
 func (s *Service) CreateAccount(ctx context.Context, p parcelguard.Principal, in NewAccountInput) (*parcelguard.Account, error) {
-	if p.Role != parcelguard.RoleAdmin && p.Role != parcelguard.RoleSystem {
-		return nil, require(p) // unauthorized or forbidden
+	if err := mayManage(p, in.Role); err != nil {
+		return nil, err
 	}
 	in.Username = strings.ToLower(strings.TrimSpace(in.Username))
 	var f []parcelguard.FieldError
@@ -90,6 +93,95 @@ func (s *Service) CreateAccount(ctx context.Context, p parcelguard.Principal, in
 		return nil, fmt.Errorf("create account: %w", err)
 	}
 	return a, nil
+}
+
+// mayManage says whether p may create, disable or enable an account of
+// role: operators manage operators and couriers, admins every account.
+func mayManage(p parcelguard.Principal, role parcelguard.Role) error {
+	if err := require(p, parcelguard.RoleOperator); err != nil {
+		return err
+	}
+	if role == parcelguard.RoleAdmin {
+		return require(p) // admins and the system only
+	}
+	return nil
+}
+
+// GeneratePassword returns a random password for a new account (26
+// base32 characters, 130 bits), to be shown once to whoever created it.
+func GeneratePassword() string { return rand.Text() }
+
+// Accounts lists the accounts f selects in user name order (at most 500,
+// 100 by default). Operators and admins only.
+func (s *Service) Accounts(ctx context.Context, p parcelguard.Principal, f parcelguard.AccountFilter) ([]*parcelguard.Account, error) {
+	if err := require(p, parcelguard.RoleOperator); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var out []*parcelguard.Account
+	err := s.store.View(ctx, func(tx parcelguard.Tx) (err error) {
+		out, err = tx.Accounts(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return out, nil
+}
+
+// ErrOwnAccount refuses disabling the account one is signed in with, so
+// nobody locks the last admin out by mistake.
+var ErrOwnAccount = parcelguard.Errorf(parcelguard.ECONFLICT, "you cannot disable your own account")
+
+// SetAccountDisabled disables an account, which ends its sessions at once
+// and refuses its sign-ins, or enables it again. Operators manage
+// operators and couriers, admins every account; nobody disables their own.
+// Disabling a disabled account (or enabling an enabled one) changes
+// nothing and records nothing.
+func (s *Service) SetAccountDisabled(ctx context.Context, p parcelguard.Principal, id string, disabled bool) (*parcelguard.Account, error) {
+	if err := require(p, parcelguard.RoleOperator); err != nil {
+		return nil, err
+	}
+	var out *parcelguard.Account
+	err := s.update(ctx, func(tx parcelguard.Tx) error {
+		a, err := tx.Account(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := mayManage(p, a.Role); err != nil {
+			return err
+		}
+		out = a
+		if a.Disabled() == disabled {
+			return nil
+		}
+		kind := EventAccountEnabled
+		a.DisabledAt = time.Time{}
+		if disabled {
+			if p.KeyPrefix == a.ID {
+				return ErrOwnAccount
+			}
+			kind, a.DisabledAt = EventAccountDisabled, s.clock.Now()
+		}
+		if err := tx.SetAccountDisabled(ctx, a.ID, a.DisabledAt); err != nil {
+			return err
+		}
+		data := map[string]string{"account_id": a.ID, "username": a.Username, "role": string(a.Role)}
+		if disabled {
+			n, err := tx.DeleteAccountSessions(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			data["sessions_ended"] = fmt.Sprint(n)
+		}
+		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: kind, Data: data})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set account %s disabled=%v: %w", id, disabled, err)
+	}
+	return out, nil
 }
 
 func validUsername(u string) bool {

@@ -161,3 +161,102 @@ func TestSessionLifetime(t *testing.T) {
 		t.Errorf("purged %d sessions: %v", n, err)
 	}
 }
+
+// Ensure operators manage operators and couriers but only admins manage
+// admins; disabling ends the account's sessions at once and refuses its
+// sign-ins until it is enabled again; nobody disables their own account;
+// and each change is audited once.
+func TestManageAccounts(t *testing.T) {
+	f := newFixture(t, "S")
+	const pw = "a long enough password"
+	olga := f.account("olga", pw, parcelguard.RoleOperator, "")
+	ada := f.account("ada", pw, parcelguard.RoleAdmin, "")
+	op := olga.Principal()
+	kurt := must(f.svc.CreateAccount(f.ctx, op, service.NewAccountInput{Username: "kurt", Password: pw,
+		Role: parcelguard.RoleCourier, CarrierID: f.carrier.ID}))(t)
+	must(f.svc.CreateAccount(f.ctx, op, service.NewAccountInput{Username: "otto", Password: pw, Role: parcelguard.RoleOperator}))(t)
+	if _, err := f.svc.CreateAccount(f.ctx, op, service.NewAccountInput{Username: "eve", Password: pw,
+		Role: parcelguard.RoleAdmin}); !errors.Is(err, parcelguard.ErrForbidden) {
+		t.Errorf("operator created an admin: %v", err)
+	}
+	must(f.svc.CreateAccount(f.ctx, ada.Principal(), service.NewAccountInput{Username: "adam", Password: pw, Role: parcelguard.RoleAdmin}))(t)
+	if _, err := f.svc.CreateAccount(f.ctx, f.courier, service.NewAccountInput{Username: "kim", Password: pw,
+		Role: parcelguard.RoleCourier, CarrierID: f.carrier.ID}); !errors.Is(err, parcelguard.ErrForbidden) {
+		t.Errorf("courier created an account: %v", err)
+	}
+
+	all := must(f.svc.Accounts(f.ctx, op, parcelguard.AccountFilter{}))(t)
+	var names []string
+	for _, a := range all {
+		names = append(names, a.Username)
+	}
+	if strings.Join(names, ",") != "ada,adam,kurt,olga,otto" {
+		t.Errorf("accounts: %v", names)
+	}
+	couriers := must(f.svc.Accounts(f.ctx, op, parcelguard.AccountFilter{Role: parcelguard.RoleCourier}))(t)
+	if len(couriers) != 1 || couriers[0].CarrierID != f.carrier.ID {
+		t.Errorf("couriers: %+v", couriers)
+	}
+	if _, err := f.svc.Accounts(f.ctx, f.courier, parcelguard.AccountFilter{}); !errors.Is(err, parcelguard.ErrForbidden) {
+		t.Errorf("a courier listed accounts: %v", err)
+	}
+
+	courierApp := []parcelguard.Role{parcelguard.RoleCourier}
+	signIn := func() string {
+		t.Helper()
+		tok, _, err := f.svc.SignIn(f.ctx, "kurt", pw, courierApp...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	tok1, tok2 := signIn(), signIn()
+	got := must(f.svc.SetAccountDisabled(f.ctx, op, kurt.ID, true))(t)
+	if !got.Disabled() || !got.DisabledAt.Equal(f.clock.Now()) {
+		t.Fatalf("disabled: %+v", got)
+	}
+	for _, tok := range []string{tok1, tok2} {
+		if _, err := f.svc.Session(f.ctx, tok); !errors.Is(err, parcelguard.ErrUnauthorized) {
+			t.Errorf("session of a disabled account: %v", err)
+		}
+	}
+	if _, _, err := f.svc.SignIn(f.ctx, "kurt", pw, courierApp...); !errors.Is(err, parcelguard.ErrUnauthorized) {
+		t.Errorf("disabled account signed in: %v", err)
+	}
+	must(f.svc.SetAccountDisabled(f.ctx, op, kurt.ID, true))(t) // again: no change, no event
+	must(f.svc.SetAccountDisabled(f.ctx, op, kurt.ID, false))(t)
+	if _, _, err := f.svc.SignIn(f.ctx, "kurt", pw, courierApp...); err != nil {
+		t.Errorf("enabled account cannot sign in: %v", err)
+	}
+	if _, err := f.svc.Session(f.ctx, tok1); !errors.Is(err, parcelguard.ErrUnauthorized) {
+		t.Errorf("a session ended by disabling came back: %v", err)
+	}
+
+	if _, err := f.svc.SetAccountDisabled(f.ctx, op, ada.ID, true); !errors.Is(err, parcelguard.ErrForbidden) {
+		t.Errorf("operator disabled an admin: %v", err)
+	}
+	if _, err := f.svc.SetAccountDisabled(f.ctx, op, olga.ID, true); !errors.Is(err, service.ErrOwnAccount) {
+		t.Errorf("operator disabled themselves: %v", err)
+	}
+	if _, err := f.svc.SetAccountDisabled(f.ctx, op, "acc_none", true); !errors.Is(err, parcelguard.ErrNotFound) {
+		t.Errorf("unknown account: %v", err)
+	}
+	must(f.svc.SetAccountDisabled(f.ctx, ada.Principal(), olga.ID, true))(t)
+
+	var kinds []string
+	err := f.db.View(f.ctx, func(tx parcelguard.Tx) error {
+		events, err := tx.Events(f.ctx, parcelguard.EventFilter{Limit: 10000})
+		for _, e := range events {
+			if e.Kind == service.EventAccountDisabled || e.Kind == service.EventAccountEnabled {
+				kinds = append(kinds, string(e.Kind)+":"+e.Data["username"]+":"+e.Data["sessions_ended"])
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "account.disabled:kurt:2,account.enabled:kurt:,account.disabled:olga:0"; strings.Join(kinds, ",") != want {
+		t.Errorf("audit: %v, want %s", kinds, want)
+	}
+}

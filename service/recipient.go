@@ -234,12 +234,43 @@ var publicEvents = map[parcelguard.EventKind]bool{
 	parcelguard.EventParcelReturned:   true,
 	parcelguard.EventParcelCancelled:  true,
 	parcelguard.EventParcelRedirected: true,
+	// Doorstep deliveries, from the carrier's doorstep stream: the
+	// recipient sees each attempt and its outcome, never wrong passwords,
+	// locks, positions or offline records.
+	parcelguard.EventDoorstepOutForDelivery: true,
+	parcelguard.EventDoorstepDelivered:      true,
+	parcelguard.EventDoorstepAttemptFailed:  true,
+	parcelguard.EventDoorstepRescheduled:    true,
+	parcelguard.EventDoorstepRedirected:     true,
+	parcelguard.EventDoorstepReturned:       true,
+	parcelguard.EventDoorstepDelegated:      true,
+	parcelguard.EventDoorstepDelegateRevoke: true,
 }
 
-// TimelineEntry is one public event of a parcel.
+// timelineEntry is the recipient's view of a public event: its time, kind
+// and, for a failed attempt, the reason, for a rescheduled delivery, the
+// new date. Nothing else of the event (actor, position, password ids)
+// leaves the service.
+func timelineEntry(e *parcelguard.Event) TimelineEntry {
+	t := TimelineEntry{At: e.At, Kind: e.Kind}
+	switch e.Kind {
+	case parcelguard.EventDoorstepAttemptFailed:
+		t.Reason = parcelguard.AttemptReason(e.Data["reason"])
+	case parcelguard.EventDoorstepRescheduled:
+		t.Date = e.Data["date"]
+	}
+	return t
+}
+
+// TimelineEntry is one public event of a parcel, from any audit stream
+// (the parcel's locker, or its carrier's doorstep stream).
 type TimelineEntry struct {
 	At   time.Time
 	Kind parcelguard.EventKind
+	// Reason is why a doorstep attempt failed.
+	Reason parcelguard.AttemptReason `json:",omitempty"`
+	// Date is the new delivery date (YYYY-MM-DD) of a rescheduled one.
+	Date string `json:",omitempty"`
 }
 
 // Tracking is what a recipient sees of their parcel.
@@ -279,7 +310,7 @@ func (s *Service) Track(ctx context.Context, a *RecipientAccess) (*Tracking, err
 		}
 		for _, e := range events {
 			if publicEvents[e.Kind] {
-				out.Timeline = append(out.Timeline, TimelineEntry{At: e.At, Kind: e.Kind})
+				out.Timeline = append(out.Timeline, timelineEntry(e))
 			}
 			out.Extended = out.Extended || e.Kind == parcelguard.EventParcelExtended
 		}

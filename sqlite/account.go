@@ -146,3 +146,49 @@ func (t *tx) SaveSignInGuard(ctx context.Context, g *parcelguard.SignInGuard) er
 	g.Version++
 	return nil
 }
+
+// Accounts returns the accounts f selects, in user name order.
+func (t *tx) Accounts(ctx context.Context, f parcelguard.AccountFilter) ([]*parcelguard.Account, error) {
+	rows, err := t.query(ctx, `SELECT `+accountColumns+` FROM accounts
+		WHERE (? = '' OR role = ?) AND (? = '' OR carrier_id = ?) AND username > ?
+		ORDER BY username LIMIT ?`,
+		string(f.Role), string(f.Role), f.CarrierID, f.CarrierID, f.After, limitArg(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", dbErr(err))
+	}
+	defer rows.Close()
+	var out []*parcelguard.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list accounts: %w", dbErr(err))
+	}
+	return out, nil
+}
+
+// SetAccountDisabled disables an account at at, or enables it (zero at).
+func (t *tx) SetAccountDisabled(ctx context.Context, id string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE accounts SET disabled_at = ? WHERE id = ?`, nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("set account %s disabled: %w", id, dbErr(err))
+	}
+	if ok, err := updated(res); err != nil || !ok {
+		return fmt.Errorf("set account %s disabled: %w", id, errors.Join(err, parcelguard.ErrNotFound))
+	}
+	return nil
+}
+
+// DeleteAccountSessions removes every session of an account.
+func (t *tx) DeleteAccountSessions(ctx context.Context, accountID string) (int, error) {
+	res, err := t.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("delete sessions of %s: %w", accountID, dbErr(err))
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -108,6 +108,110 @@ func testAccounts(t *testing.T, open Opener) {
 		})
 	})
 
+	t.Run("Manage", func(t *testing.T) {
+		// Ensure accounts list in user name order, filtered by role and
+		// carrier and paged by the name cursor; disabling and enabling
+		// keep every other field; ending an account's sessions removes
+		// those and no other account's.
+		t.Run("OK", func(t *testing.T) {
+			s := open(t)
+			w := seed(t, s)
+			accts := []*parcelguard.Account{
+				newAccount("acc-1", "olga", parcelguard.RoleOperator, ""),
+				newAccount("acc-2", "kurt", parcelguard.RoleCourier, w.carrier.ID),
+				newAccount("acc-3", "ada", parcelguard.RoleAdmin, ""),
+				newAccount("acc-4", "berta", parcelguard.RoleCourier, w.carrier.ID),
+			}
+			sess := func(name string, acct string) *parcelguard.Session {
+				return &parcelguard.Session{TokenHash: []byte("hash-" + name + "-0123456789abcdef0123456789"), AccountID: acct,
+					CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(parcelguard.SessionLifetime)}
+			}
+			k1, k2, o1 := sess("k1", "acc-2"), sess("k2", "acc-2"), sess("o1", "acc-1")
+			update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				for _, a := range accts {
+					check(tx.CreateAccount(ctx, a))
+				}
+				check(tx.CreateSession(ctx, k1))
+				check(tx.CreateSession(ctx, k2))
+				return tx.CreateSession(ctx, o1)
+			})
+			names := func(as []*parcelguard.Account) []string {
+				var out []string
+				for _, a := range as {
+					out = append(out, a.Username)
+				}
+				return out
+			}
+			view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				all, err := tx.Accounts(ctx, parcelguard.AccountFilter{})
+				noErr(t, err)
+				equal(t, names(all), []string{"ada", "berta", "kurt", "olga"})
+				equal(t, all[2], accts[1])
+				couriers, err := tx.Accounts(ctx, parcelguard.AccountFilter{Role: parcelguard.RoleCourier, CarrierID: w.carrier.ID})
+				noErr(t, err)
+				equal(t, names(couriers), []string{"berta", "kurt"})
+				none, err := tx.Accounts(ctx, parcelguard.AccountFilter{CarrierID: "car-none"})
+				noErr(t, err)
+				equal(t, len(none), 0)
+				page, err := tx.Accounts(ctx, parcelguard.AccountFilter{After: "berta", Limit: 1})
+				noErr(t, err)
+				equal(t, names(page), []string{"kurt"})
+				return nil
+			})
+			var n int
+			update(t, s, func(ctx context.Context, tx parcelguard.Tx) (err error) {
+				check(tx.SetAccountDisabled(ctx, "acc-2", t0.Add(time.Hour)))
+				n, err = tx.DeleteAccountSessions(ctx, "acc-2")
+				return err
+			})
+			if n != 2 {
+				t.Fatalf("ended %d sessions, want 2", n)
+			}
+			view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				got, err := tx.Account(ctx, "acc-2")
+				noErr(t, err)
+				want := *accts[1]
+				want.DisabledAt = t0.Add(time.Hour)
+				equal(t, got, &want)
+				if !got.Disabled() {
+					t.Error("disabled account reads as enabled")
+				}
+				for _, h := range [][]byte{k1.TokenHash, k2.TokenHash} {
+					_, err := tx.Session(ctx, h)
+					wantErr(t, err, parcelguard.ErrNotFound)
+				}
+				_, err = tx.Session(ctx, o1.TokenHash)
+				noErr(t, err)
+				return nil
+			})
+			update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				return tx.SetAccountDisabled(ctx, "acc-2", time.Time{})
+			})
+			view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				got, err := tx.Account(ctx, "acc-2")
+				noErr(t, err)
+				equal(t, got, accts[1])
+				return nil
+			})
+			update(t, s, func(ctx context.Context, tx parcelguard.Tx) (err error) {
+				n, err = tx.DeleteAccountSessions(ctx, "acc-3") // none: no error
+				return err
+			})
+			if n != 0 {
+				t.Fatalf("ended %d sessions of an account without any", n)
+			}
+		})
+		// Ensure disabling an account that does not exist is ErrNotFound.
+		t.Run("ErrNotFound", func(t *testing.T) {
+			s := open(t)
+			seed(t, s)
+			err := tryUpdate(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				return tx.SetAccountDisabled(ctx, "acc-none", t0)
+			})
+			wantErr(t, err, parcelguard.ErrNotFound)
+		})
+	})
+
 	t.Run("SignInGuard", func(t *testing.T) {
 		// Ensure a new key reads as a zero guard, saves insert then update
 		// with every field intact, and a stale version conflicts.

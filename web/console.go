@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -28,6 +27,7 @@ func (h *Handler) registerConsole(mux *http.ServeMux) {
 	mux.Handle("POST /console/audit/verify", h.authed("console", h.consoleVerify))
 	mux.Handle("GET /console/mailbox", h.authed("console", h.consoleMailbox))
 	h.registerConsoleMore(mux)
+	h.registerConsoleAccounts(mux)
 }
 
 // overviewView is the console's start page.
@@ -77,7 +77,7 @@ func (h *Handler) consoleSite(w http.ResponseWriter, r *http.Request, s *service
 		h.fail(w, r, err)
 		return
 	}
-	st, err := h.lockerStatus(r.Context(), site.ID)
+	st, err := h.svc.LockerStatus(r.Context(), s.Principal, site.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -220,7 +220,7 @@ func (h *Handler) consoleVerify(w http.ResponseWriter, r *http.Request, s *servi
 		h.forbidden(w, r, "console")
 		return
 	}
-	rep, err := h.verify(r.Context())
+	rep, err := h.svc.VerifyAudit(r.Context(), s.Principal)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -233,13 +233,6 @@ func (h *Handler) consoleVerify(w http.ResponseWriter, r *http.Request, s *servi
 	}
 	v.Data = &auditView{Verified: true, Report: rep}
 	h.render(w, r, http.StatusOK, "console_audit", v)
-}
-
-func (h *Handler) verify(ctx context.Context) (*audit.Report, error) {
-	if h.store == nil {
-		return nil, errors.New("web: no store to verify")
-	}
-	return audit.Verify(ctx, h.store)
 }
 
 func (h *Handler) consoleMailbox(w http.ResponseWriter, r *http.Request, s *service.SignedIn) {

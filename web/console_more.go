@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"sort"
@@ -23,29 +22,6 @@ func (h *Handler) registerConsoleMore(mux *http.ServeMux) {
 	mux.Handle("GET /console/hotspots", h.authed("console", h.consoleHotspots))
 	mux.Handle("GET /console/doorstep", h.authed("console", h.consoleDoorstep))
 	mux.Handle("POST /console/doorstep/{id}/verify", h.authed("console", h.consoleOfflineVerify))
-}
-
-// The console reads a few records no use case returns (a locker's
-// outage state, a site's audit events). It reads them in one read-only
-// transaction of the store it already verifies the audit chains of; every
-// change still goes through a use case.
-
-// lockerStatus returns the outage state of a site.
-func (h *Handler) lockerStatus(ctx context.Context, siteID string) (*parcelguard.LockerStatus, error) {
-	var st *parcelguard.LockerStatus
-	err := h.view(ctx, func(tx parcelguard.Tx) (err error) {
-		st, err = tx.LockerStatus(ctx, siteID)
-		return err
-	})
-	return st, err
-}
-
-// view runs fn in a read-only transaction of the store.
-func (h *Handler) view(ctx context.Context, fn func(parcelguard.Tx) error) error {
-	if h.store == nil {
-		return errors.New("web: no store to read")
-	}
-	return h.store.View(ctx, fn)
 }
 
 // consoleSiteService takes a locker out of service (with a note) or puts
@@ -106,25 +82,14 @@ func (h *Handler) consoleSiteAudit(w http.ResponseWriter, r *http.Request, s *se
 	}
 	av := &siteAuditView{Site: site}
 	stream := parcelguard.SiteStream(site.ID)
-	err = h.view(r.Context(), func(tx parcelguard.Tx) error {
-		head, _, err := tx.StreamHead(r.Context(), stream)
-		if err != nil {
-			return err
-		}
-		av.Events, err = tx.Events(r.Context(), parcelguard.EventFilter{Stream: stream, AfterSeq: max(0, head-siteAuditLimit), Limit: siteAuditLimit})
-		return err
-	})
-	if err != nil {
+	if av.Events, err = h.svc.SiteEvents(r.Context(), s.Principal, site.ID, siteAuditLimit); err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	for i, j := 0, len(av.Events)-1; i < j; i, j = i+1, j-1 {
-		av.Events[i], av.Events[j] = av.Events[j], av.Events[i]
 	}
 	v := h.userView(w, r, s, "console", "console.site_audit")
 	v.Title = v.T("console.site_audit") + " · " + site.Name
 	if verify {
-		rep, err := h.verify(r.Context())
+		rep, err := h.svc.VerifyAudit(r.Context(), s.Principal)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -145,27 +110,19 @@ func (h *Handler) consoleSiteAudit(w http.ResponseWriter, r *http.Request, s *se
 	h.render(w, r, http.StatusOK, "console_site_audit", v)
 }
 
-// Hotspot is a place where attempts fail more than elsewhere.
-type Hotspot struct {
-	// Site is set for a locker; Address for a doorstep address.
-	Site    *parcelguard.Site
-	Address string
-	// Failures counts failed pickups (wrong codes) at a locker, or failed
-	// passwords, far-away verifications and failed attempts at a door.
-	Failures int
-	// Locked counts codes locked after too many failures.
-	Locked int
+// LockerHotspot is a locker where pickups fail more than elsewhere.
+type LockerHotspot struct {
+	Site *parcelguard.Site
+	// Failures counts failed pickups (wrong codes); Locked counts codes
+	// locked after too many failures.
+	Failures, Locked int
 }
 
 // hotspotsView is the hotspot page.
 type hotspotsView struct {
-	Lockers []Hotspot
-	Doors   []Hotspot
+	Lockers []LockerHotspot
+	Doors   []service.DoorHotspot
 }
-
-// hotspotEvents bounds how many recent events of the system chain (where
-// doorstep events are kept) the doorstep hotspots count.
-const hotspotEvents = 5000
 
 func (h *Handler) consoleHotspots(w http.ResponseWriter, r *http.Request, s *service.SignedIn) {
 	sites, err := h.svc.NetworkOverview(r.Context(), s.Principal)
@@ -176,66 +133,16 @@ func (h *Handler) consoleHotspots(w http.ResponseWriter, r *http.Request, s *ser
 	hv := &hotspotsView{}
 	for _, o := range sites {
 		if n := o.Alarms[service.SeverityLow] + o.Alarms[service.SeverityMedium]; n > 0 {
-			hv.Lockers = append(hv.Lockers, Hotspot{Site: o.Site, Failures: o.Alarms[service.SeverityLow], Locked: o.Alarms[service.SeverityMedium]})
+			hv.Lockers = append(hv.Lockers, LockerHotspot{Site: o.Site, Failures: o.Alarms[service.SeverityLow], Locked: o.Alarms[service.SeverityMedium]})
 		}
 	}
 	sort.SliceStable(hv.Lockers, func(i, j int) bool {
 		return hv.Lockers[i].Failures+hv.Lockers[i].Locked > hv.Lockers[j].Failures+hv.Lockers[j].Locked
 	})
-	doors := map[string]*Hotspot{}
-	err = h.view(r.Context(), func(tx parcelguard.Tx) error {
-		events, err := recentDoorstepEvents(r.Context(), tx)
-		if err != nil {
-			return err
-		}
-		byParcel := map[string]string{}
-		for _, e := range events {
-			failed := e.Kind == parcelguard.EventDoorstepVerifyFailed || e.Kind == parcelguard.EventDoorstepPositionFar ||
-				e.Kind == parcelguard.EventDoorstepAttemptFailed
-			if (!failed && e.Kind != parcelguard.EventDoorstepLocked) || e.ParcelID == "" {
-				continue
-			}
-			addr, ok := byParcel[e.ParcelID]
-			if !ok {
-				d, err := tx.Doorstep(r.Context(), e.ParcelID)
-				if err != nil && !errors.Is(err, parcelguard.ErrNotFound) {
-					return err
-				}
-				if d != nil {
-					addr = d.Address
-				}
-				byParcel[e.ParcelID] = addr
-			}
-			if addr == "" {
-				continue
-			}
-			hs := doors[addr]
-			if hs == nil {
-				hs = &Hotspot{Address: addr}
-				doors[addr] = hs
-			}
-			if failed {
-				hs.Failures++
-			} else {
-				hs.Locked++
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if hv.Doors, err = h.svc.DoorHotspots(r.Context(), s.Principal); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	for _, hs := range doors {
-		hv.Doors = append(hv.Doors, *hs)
-	}
-	sort.Slice(hv.Doors, func(i, j int) bool {
-		a, b := hv.Doors[i], hv.Doors[j]
-		if a.Failures+a.Locked != b.Failures+b.Locked {
-			return a.Failures+a.Locked > b.Failures+b.Locked
-		}
-		return a.Address < b.Address
-	})
 	v := h.userView(w, r, s, "console", "console.hotspots")
 	v.Data = hv
 	h.render(w, r, http.StatusOK, "console_hotspots", v)
@@ -289,29 +196,4 @@ func (h *Handler) consoleOfflineVerify(w http.ResponseWriter, r *http.Request, s
 		return
 	}
 	seeOther(w, r, "/console/doorstep?done="+string(e.State))
-}
-
-// recentDoorstepEvents returns the latest hotspotEvents events of each
-// carrier's doorstep audit stream.
-func recentDoorstepEvents(ctx context.Context, tx parcelguard.Tx) ([]*parcelguard.Event, error) {
-	streams, err := tx.Streams(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var all []*parcelguard.Event
-	for _, stream := range streams {
-		if !strings.HasPrefix(stream, parcelguard.CarrierStream("")) {
-			continue
-		}
-		head, _, err := tx.StreamHead(ctx, stream)
-		if err != nil {
-			return nil, err
-		}
-		events, err := tx.Events(ctx, parcelguard.EventFilter{Stream: stream, AfterSeq: max(0, head-hotspotEvents), Limit: hotspotEvents})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, events...)
-	}
-	return all, nil
 }

@@ -35,7 +35,7 @@ type harness struct {
 	courier parcelguard.Principal
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, options ...func(*Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	keys, err := code.GenerateKeyring()
@@ -49,7 +49,11 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(func() { db.Close() })
 	clock := parcelguard.NewManualClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	svc := service.New(service.Config{Store: db, Clock: clock, Keys: keys})
-	h, err := New(Config{Service: svc, Keys: keys, Clock: clock, Store: db})
+	cfg := Config{Service: svc, Keys: keys, Clock: clock}
+	for _, o := range options {
+		o(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +102,10 @@ type browser struct {
 	x       *harness
 	cookies map[string]string
 	lang    string
+	// remote and header, when set, are the connection's peer address
+	// and extra request headers (a reverse proxy's X-Forwarded-For).
+	remote string
+	header http.Header
 }
 
 func (x *harness) browser() *browser { return &browser{x: x, cookies: map[string]string{}, lang: "en"} }
@@ -122,6 +130,12 @@ func (b *browser) do(method, target string, form url.Values) *response {
 		r.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
 	r.Header.Set("Accept-Language", b.lang)
+	if b.remote != "" {
+		r.RemoteAddr = b.remote
+	}
+	for k, vs := range b.header {
+		r.Header[k] = vs
+	}
 	for k, v := range b.cookies {
 		r.AddCookie(&http.Cookie{Name: k, Value: v})
 	}

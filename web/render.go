@@ -134,7 +134,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // fail logs an internal error and shows a plain error page without its
 // details.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.Error("web page failed", "path", r.URL.Path, "err", err)
+	h.log.Error("web page failed", "path", r.URL.Path, "client", h.client(r), "err", err)
 	lang := negotiate(w, r)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)

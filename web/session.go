@@ -93,7 +93,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, app string) {
 		return
 	}
 	v := h.newView(w, r, app, app+".signin")
-	if !h.signins.allow(clientAddress(r), h.now()) {
+	client := h.client(r)
+	if !h.signins.allow(client, h.now()) {
+		h.log.Warn("web sign-in throttled", "app", app, "client", client, "limit", "address")
 		v.Problem = v.T("signin.throttled", 60)
 		h.render(w, r, http.StatusTooManyRequests, "signin", v)
 		return
@@ -108,9 +110,13 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, app string) {
 				wait = int(pe.RetryAfter.Seconds() + 0.999)
 			}
 			w.Header().Set("Retry-After", strconv.Itoa(wait))
+			h.log.Warn("web sign-in throttled", "app", app, "client", client, "limit", "name")
 			v.Problem = v.T("signin.throttled", wait)
 			h.render(w, r, http.StatusTooManyRequests, "signin", v)
 		case errors.Is(err, parcelguard.ErrUnauthorized):
+			// The name typed is not logged: it may be a password typed
+			// into the wrong field.
+			h.log.Info("web sign-in failed", "app", app, "client", client)
 			v.Problem = v.T("signin.failed")
 			h.render(w, r, http.StatusUnauthorized, "signin", v)
 		default:
@@ -146,8 +152,9 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, app string) {
 	seeOther(w, r, "/"+app+"/signin?done=signedout")
 }
 
-// clientAddress is the connection's remote host (IPv6 by /64).
-func clientAddress(r *http.Request) string {
+// peerAddress is the connection's remote host (IPv6 by /64), the client
+// address when no Config.ClientAddress is set.
+func peerAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

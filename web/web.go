@@ -41,8 +41,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Mailbox, when set, is shown in the console (demo and development).
 	Mailbox Mailbox
-	// Store is read by the console's audit verification.
-	Store parcelguard.Store
+	// ClientAddress names the client of a request for the sign-in limit
+	// per address and the logs: behind a reverse proxy, the API's
+	// http.TrustedProxies.ClientAddress, so both agree on who a client
+	// is. Nil uses the connection's peer (an IPv6 address by its /64).
+	ClientAddress func(*http.Request) string
 }
 
 // Handler serves the pages. Register mounts it on a mux.
@@ -52,11 +55,11 @@ type Handler struct {
 	clock   parcelguard.Clock
 	log     *slog.Logger
 	mailbox Mailbox
-	store   parcelguard.Store
 	msgs    catalog
 	pages   *pages
 	csrf    *http.CrossOriginProtection
 	signins *addressLimiter
+	client  func(*http.Request) string
 }
 
 //go:embed assets
@@ -74,7 +77,10 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{svc: cfg.Service, keys: cfg.Keys, clock: cfg.Clock, log: cfg.Logger, mailbox: cfg.Mailbox,
-		store: cfg.Store, msgs: msgs, pages: pg, csrf: http.NewCrossOriginProtection()}
+		msgs: msgs, pages: pg, csrf: http.NewCrossOriginProtection(), client: cfg.ClientAddress}
+	if h.client == nil {
+		h.client = peerAddress
+	}
 	if h.clock == nil {
 		h.clock = parcelguard.SystemClock{}
 	}

@@ -90,7 +90,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		Mailbox: dispatcher.Mailbox()})
 
 	handler, err := withPages(api, web.Config{Service: svc, Keys: keys, Clock: clock, Logger: cfg.logger,
-		Mailbox: dispatcher.Mailbox(), Store: store})
+		Mailbox: dispatcher.Mailbox(), ClientAddress: cfg.trustedProxies.ClientAddress})
 	if err != nil {
 		db.Close()
 		return nil, err

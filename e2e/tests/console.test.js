@@ -75,3 +75,56 @@ test("console: keyboard-only sign-in", async () => {
   await check(page, "console-keyboard");
   await page.context().close();
 });
+
+test("console: add a courier with a generated password, then disable and enable it", async () => {
+  const page = await newPage(browser, { viewport: { width: 1280, height: 900 } });
+  await page.goto(demo.base + "/console/signin");
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(demo.base + "/console/");
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await check(page, "console-accounts");
+
+  // A taken name is explained at its field.
+  await page.getByLabel("User name").fill(user);
+  await page.getByRole("button", { name: "Add the account" }).click();
+  assert.match(await page.getByRole("alert").innerText(), /is taken/);
+  assert.equal(await page.getByLabel("User name").getAttribute("aria-invalid"), "true");
+  await check(page, "console-accounts-taken");
+
+  const name = "e2e.courier";
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Name", { exact: true }).fill("Erika Kurier");
+  await page.getByLabel("Role").selectOption("courier");
+  await page.getByLabel(/^Carrier/).selectOption({ index: 1 });
+  await page.getByRole("button", { name: "Add the account" }).click();
+  assert.match(await page.getByRole("status").innerText(), /was added/);
+  const generated = (await page.locator("#generated-password").innerText()).trim();
+  assert.ok(generated.length >= 20);
+  await check(page, "console-accounts-created");
+
+  // The courier signs in with it in a browser of their own.
+  const phone = await newPage(browser);
+  await phone.goto(demo.base + "/courier/signin");
+  await phone.getByLabel("User name").fill(name);
+  await phone.getByLabel("Password").fill(generated);
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await phone.waitForURL(demo.base + "/courier/");
+
+  // Disabling signs them out at once; enabling lets them in again.
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("button", { name: `Disable the account ${name}` }).click();
+  assert.match(await page.getByRole("status").innerText(), /is disabled/);
+  await check(page, "console-accounts-disabled");
+  await phone.reload();
+  await phone.waitForURL(/\/courier\/signin$/);
+  await page.getByRole("button", { name: `Enable the account ${name}` }).click();
+  assert.match(await page.getByRole("status").innerText(), /can sign in again/);
+  await phone.getByLabel("User name").fill(name);
+  await phone.getByLabel("Password").fill(generated);
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await phone.waitForURL(demo.base + "/courier/");
+  await phone.context().close();
+  await page.context().close();
+});

@@ -72,6 +72,11 @@ test("recipient: the delivery password on the day, a delegate password, the next
   assert.equal(await later.getAttribute("html", "lang"), "pl");
   assert.match(await later.locator("#missed").innerText(), /nikogo nie było w domu/);
   assert.match(await later.locator("#door-date").innerText(), /\d{4}/);
+  // The history holds the doorstep attempt from the carrier's stream.
+  const history = await later.locator("ol.timeline").innerText();
+  assert.match(history, /W doręczeniu/);
+  assert.match(history, /Nieudana próba doręczenia: nikogo nie było w domu/);
+  assert.match(history, /Nowa data doręczenia \d{4}-\d{2}-\d{2}/);
   await check(later, "recipient-doorstep-rescheduled");
   await later.context().close();
 });
