@@ -53,6 +53,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	cfg.Heartbeat = orDefault(cfg.Heartbeat, 30*time.Second)
 	cfg.Poll = orDefault(cfg.Poll, 250*time.Millisecond)
 	cfg.Flush = orDefault(cfg.Flush, time.Second)
+	cfg.CameraTimeout = orDefault(cfg.CameraTimeout, 3*time.Second)
 	keys, err := code.NewKeyring(p.CodeKeyID, p.CodeKeys)
 	if err != nil {
 		return nil, fmt.Errorf("new agent: code keys: %w", err)
@@ -139,7 +140,7 @@ func (a *Agent) bookmark(ctx context.Context, ev *devicemsg.Event) {
 	if c, ok := a.byID[ev.Compartment]; ok {
 		label += " " + c.Label
 	}
-	bctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	bctx, cancel := context.WithTimeout(ctx, a.cfg.CameraTimeout)
 	defer cancel()
 	id, err := a.cfg.Camera.Bookmark(bctx, a.cfg.CameraID, label, ev.At, ev.ID)
 	if err != nil || id == "" || len(id) > devicemsg.MaxDataValueLen {

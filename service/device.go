@@ -65,6 +65,7 @@ type LockerCompartment struct {
 // commands and QR tokens, and its compartments.
 type LockerProvision struct {
 	SiteID       string
+	SiteName     string
 	CodeKeyID    string
 	CodeKeys     map[string][]byte
 	PublicKeys   map[string]ed25519.PublicKey
@@ -82,9 +83,12 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 	if user == "" || passwordHash == "" {
 		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "user", Message: "locker user and password hash are required"})
 	}
-	var comps []*parcelguard.Compartment
+	var (
+		comps []*parcelguard.Compartment
+		site  *parcelguard.Site
+	)
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
-		if _, err := tx.Site(ctx, siteID); err != nil {
+		if site, err = tx.Site(ctx, siteID); err != nil {
 			return err
 		}
 		if comps, err = tx.Compartments(ctx, siteID); err != nil {
@@ -132,7 +136,7 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 	if err != nil {
 		return nil, err
 	}
-	out := &LockerProvision{SiteID: siteID, CodeKeyID: s.keys.CurrentID(), CodeKeys: keys, PublicKeys: s.keys.PublicKeys()}
+	out := &LockerProvision{SiteID: siteID, SiteName: site.Name, CodeKeyID: s.keys.CurrentID(), CodeKeys: keys, PublicKeys: s.keys.PublicKeys()}
 	slices.SortFunc(comps, func(a, b *parcelguard.Compartment) int { return strings.Compare(a.Label, b.Label) })
 	for i, c := range comps {
 		out.Compartments = append(out.Compartments, LockerCompartment{ID: c.ID, Label: c.Label, Lock: i + 1})

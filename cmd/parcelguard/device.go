@@ -213,7 +213,7 @@ func (d *deviceChannel) provision(ctx context.Context, f deviceFlags, dataDir st
 	if url == "" {
 		url = d.url
 	}
-	p := agent.Provisioning{SiteID: siteID, NATSURL: url, NATSUser: creds.User, NATSPassword: creds.Password,
+	p := agent.Provisioning{SiteID: siteID, SiteName: lp.SiteName, NATSURL: url, NATSUser: creds.User, NATSPassword: creds.Password,
 		CodeKeyID: lp.CodeKeyID, CodeKeys: lp.CodeKeys, PublicKeys: map[string][]byte{}}
 	for id, k := range lp.PublicKeys {
 		p.PublicKeys[id] = k
