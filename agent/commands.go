@@ -109,19 +109,13 @@ func (a *Agent) grantRevoke(ctx context.Context, gr *devicemsg.GrantRevoke) erro
 	})
 }
 
-// Settings the cloud may change.
-const settingHeartbeat = "heartbeat_seconds"
+// settingHeartbeat is the one setting the agent acts on.
+const settingHeartbeat = devicemsg.SettingHeartbeat
 
 func (a *Agent) configure(ctx context.Context, settings map[string]string) error {
 	for k, v := range settings {
-		switch k {
-		case settingHeartbeat:
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 3600 {
-				return fmt.Errorf("%w: %s must be 1 to 3600", ErrRefused, k)
-			}
-		default:
-			return fmt.Errorf("%w: unknown setting %q", ErrRefused, k)
+		if err := devicemsg.ValidateSetting(k, v); err != nil {
+			return fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 	}
 	return a.store.tx(ctx, func(tx *sql.Tx) error {

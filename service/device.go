@@ -5,12 +5,14 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/devicemsg"
 )
 
 // The device side of the service: the cloud's half of the locker agents'
@@ -233,12 +235,29 @@ func (s *Service) RemoteOpen(ctx context.Context, p parcelguard.Principal, compa
 	return nil
 }
 
-// ConfigureLocker sends settings to a site's locker (operators only).
+// ConfigureLocker sends settings to a site's locker (operators only). The
+// settings are checked here as the agent will check them
+// (devicemsg.ValidateSetting), and the change is audited.
 func (s *Service) ConfigureLocker(ctx context.Context, p parcelguard.Principal, siteID string, settings map[string]string) error {
 	if err := require(p, parcelguard.RoleOperator); err != nil {
 		return err
 	}
+	if len(settings) == 0 {
+		return parcelguard.Invalid(parcelguard.FieldError{Field: "settings", Message: "name at least one setting"})
+	}
+	var bad []parcelguard.FieldError
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		if err := devicemsg.ValidateSetting(k, settings[k]); err != nil {
+			bad = append(bad, parcelguard.FieldError{Field: "settings." + k, Message: strings.TrimPrefix(err.Error(), devicemsg.ErrMalformed.Error()+": ")})
+		}
+	}
+	if len(bad) > 0 {
+		return parcelguard.Invalid(bad...)
+	}
 	err := s.update(ctx, func(tx parcelguard.Tx) error {
+		if _, err := tx.Site(ctx, siteID); err != nil {
+			return err
+		}
 		ok, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceConfig, "",
 			"config:"+parcelguard.NewID("cfg", s.clock.Now()), settings)
 		if err != nil {
@@ -247,7 +266,11 @@ func (s *Service) ConfigureLocker(ctx context.Context, p parcelguard.Principal, 
 		if !ok {
 			return parcelguard.Invalid(parcelguard.FieldError{Field: "site", Message: "has no locker agent"})
 		}
-		return nil
+		d := make(map[string]string, len(settings))
+		for k, v := range settings {
+			d["setting_"+k] = v
+		}
+		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventLockerConfigured, SiteID: siteID, Data: d})
 	})
 	if err != nil {
 		return fmt.Errorf("configure locker of %s: %w", siteID, err)
