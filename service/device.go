@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
@@ -210,8 +211,8 @@ func (s *Service) RemoteOpen(ctx context.Context, p parcelguard.Principal, compa
 	if err := require(p, parcelguard.RoleOperator); err != nil {
 		return err
 	}
-	if reason == "" || len(reason) > 200 {
-		return parcelguard.Invalid(parcelguard.FieldError{Field: "reason", Message: "must be 1 to 200 characters"})
+	if reason == "" || len(reason) > devicemsg.MaxReasonLen || strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
+		return parcelguard.Invalid(parcelguard.FieldError{Field: "reason", Message: "must be 1 to 200 bytes of text without control characters"})
 	}
 	err := s.update(ctx, func(tx parcelguard.Tx) error {
 		c, err := tx.Compartment(ctx, compartmentID)

@@ -26,8 +26,11 @@ const (
 	// stream keeps it, so a locker offline for days still gets it.
 	revokeLifetime = 7 * 24 * time.Hour
 	configLifetime = 24 * time.Hour
-	openLifetime   = 5 * time.Minute
 )
+
+// RemoteOpenLifetime is how long after an operator asked a remote open the
+// locker still accepts it: the door is opened for someone there now.
+const RemoteOpenLifetime = 5 * time.Minute
 
 // errSkipCommand says a queued command no longer needs sending (its grant
 // ended before it went out, a remote open went stale): it is marked sent.
@@ -113,7 +116,7 @@ func (s *Service) buildDeviceCommand(ctx context.Context, c *parcelguard.DeviceC
 			return devicemsg.SignedCommand{}, fmt.Errorf("remote open of %s queued at %s: %w", c.Data["compartment"], c.CreatedAt, errSkipCommand)
 		}
 		cmd.DoorOpen = &devicemsg.DoorOpen{Compartment: c.Data["compartment"], Reason: c.Data["reason"]}
-		cmd.ExpiresAt = c.CreatedAt.Add(openLifetime)
+		cmd.ExpiresAt = c.CreatedAt.Add(RemoteOpenLifetime)
 	case parcelguard.DeviceConfig:
 		cmd.Config = &devicemsg.Config{Settings: c.Data}
 		cmd.ExpiresAt = now.Add(configLifetime)
