@@ -87,6 +87,15 @@ func (a *Agent) grantNew(ctx context.Context, gn *devicemsg.GrantNew) error {
 		} else if !errors.Is(err, parcelguard.ErrNotFound) {
 			return err
 		}
+		if gn.Purpose == devicemsg.PurposePickup {
+			// A pickup grant means the parcel is in its compartment: a
+			// courier's deposit code for it must not open that door again
+			// (the parcel went in through the courier API, say).
+			if _, err := tx.ExecContext(ctx, `UPDATE grants SET state = 'revoked' WHERE parcel_id = ? AND purpose = 'deposit' AND state IN ('active', 'locked')`,
+				gn.ParcelID); err != nil {
+				return err
+			}
+		}
 		return putGrant(ctx, tx, &parcelguard.Grant{ID: gn.GrantID, ParcelID: gn.ParcelID, CompartmentID: gn.Compartment,
 			Purpose: parcelguard.GrantPurpose(gn.Purpose), State: parcelguard.GrantActive, KeyID: gn.KeyID,
 			CodeHash: gn.CodeHash, PhoneHash: gn.PhoneHash, NotBefore: gn.NotBefore, ExpiresAt: gn.ExpiresAt})

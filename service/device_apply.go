@@ -98,6 +98,8 @@ func (s *Service) applyDeviceEvent(ctx context.Context, tx parcelguard.Tx, ev de
 	switch {
 	case ev.Kind == devicemsg.EventPickup:
 		return s.applyLockerPickup(ctx, tx, p, ev)
+	case ev.Kind == devicemsg.EventDeposit:
+		return s.applyLockerDeposit(ctx, tx, p, ev)
 	case ev.Kind == devicemsg.AlarmGrantLocked:
 		return s.applyLockerGrantLocked(ctx, tx, p, ev, e)
 	case ev.Kind == devicemsg.EventDoorOpened:
@@ -108,8 +110,8 @@ func (s *Service) applyDeviceEvent(ctx context.Context, tx parcelguard.Tx, ev de
 		e.Kind = parcelguard.EventKind(ev.Kind)
 		s.log.Warn("locker alarm", "site", siteID, "kind", ev.Kind, "compartment", ev.Compartment, "event", ev.ID)
 	default:
-		// Deposits and collections at the locker go through the courier
-		// API; a locker reporting one is kept for the record only.
+		// Return collections at the locker go through the courier API; a
+		// locker reporting one is kept for the record only.
 		return s.rejectDeviceEvent(ctx, tx, p, ev, "unsupported_kind")
 	}
 	return s.appendEvent(ctx, tx, p, e)

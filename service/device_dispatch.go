@@ -165,10 +165,10 @@ func (s *Service) grantForLocker(ctx context.Context, grantID string, now time.T
 	}
 	out := &devicemsg.GrantNew{GrantID: g.ID, ParcelID: g.ParcelID, Compartment: g.CompartmentID,
 		Purpose: devicemsg.Purpose(g.Purpose), KeyID: g.KeyID, NotBefore: g.NotBefore, ExpiresAt: g.ExpiresAt}
-	if out.CodeHash, err = kr.Hash(g.KeyID, pickupScope(g.SiteID), string(pin)); err != nil {
+	if out.CodeHash, err = kr.Hash(g.KeyID, codeScope(g.Purpose, g.SiteID), string(pin)); err != nil {
 		return nil, err
 	}
-	if g.PhoneHash != nil {
+	if g.PhoneHash != nil && g.Purpose == parcelguard.PurposePickup {
 		if out.PhoneHash, err = kr.Hash(g.KeyID, phoneScope(g.ID), x.Recipient.PhoneDigits(parcelguard.PhoneFactorDigits)); err != nil {
 			return nil, err
 		}
