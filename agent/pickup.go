@@ -192,7 +192,7 @@ func (a *Agent) PickupQR(ctx context.Context, token string) (*PickupResult, erro
 // open unlocks the grant's compartment through the door monitor, which ties
 // the opening that follows to the grant.
 func (a *Agent) open(ctx context.Context, g *parcelguard.Grant) (*PickupResult, error) {
-	c := a.byID[g.CompartmentID]
+	c, _ := a.compartment(g.CompartmentID)
 	res := &PickupResult{ParcelID: g.ParcelID, CompartmentID: c.ID, CompartmentLabel: c.Label}
 	lock, ok := a.lockOf(g.CompartmentID)
 	if !ok {

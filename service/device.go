@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parcelguard/parcelguard"
@@ -87,8 +88,9 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "user", Message: "locker user and password hash are required"})
 	}
 	var (
-		comps []*parcelguard.Compartment
-		site  *parcelguard.Site
+		comps         []*parcelguard.Compartment
+		site          *parcelguard.Site
+		provisionedAt time.Time
 	)
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
 		if site, err = tx.Site(ctx, siteID); err != nil {
@@ -98,6 +100,7 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 			return err
 		}
 		now := s.clock.Now()
+		provisionedAt = now
 		l := &parcelguard.Locker{SiteID: siteID, User: user, PasswordHash: passwordHash, ProvisionedAt: now}
 		if old, err := tx.Locker(ctx, siteID); err == nil {
 			l.LastSeenAt = old.LastSeenAt
@@ -110,23 +113,14 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 		// A new (or replaced) locker starts with an empty store: send it
 		// every grant it must honour. The provisioning time in the key makes
 		// these commands new even for grants sent to a previous locker.
-		parcels, err := tx.Parcels(ctx, parcelguard.ParcelFilter{SiteID: siteID, State: parcelguard.ParcelDeposited})
+		grants, err := activeSiteGrants(ctx, tx, siteID)
 		if err != nil {
 			return err
 		}
-		for _, x := range parcels {
-			grants, err := tx.GrantsOfParcel(ctx, x.ID)
-			if err != nil {
+		for _, g := range grants {
+			key := fmt.Sprintf("grant.new:%s:%d", g.ID, now.UnixNano())
+			if _, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceGrantNew, g.ID, key, nil); err != nil {
 				return err
-			}
-			for _, g := range grants {
-				if g.State != parcelguard.GrantActive {
-					continue
-				}
-				key := fmt.Sprintf("grant.new:%s:%d", g.ID, now.UnixNano())
-				if _, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceGrantNew, g.ID, key, nil); err != nil {
-					return err
-				}
 			}
 		}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventLockerProvisioned, SiteID: siteID,
@@ -140,10 +134,7 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 		return nil, err
 	}
 	out := &LockerProvision{SiteID: siteID, SiteName: site.Name, CodeKeyID: s.keys.CurrentID(), CodeKeys: keys, PublicKeys: s.keys.PublicKeys()}
-	slices.SortFunc(comps, func(a, b *parcelguard.Compartment) int { return strings.Compare(a.Label, b.Label) })
-	for i, c := range comps {
-		out.Compartments = append(out.Compartments, LockerCompartment{ID: c.ID, Label: c.Label, Lock: i + 1})
-	}
+	out.Compartments = lockerMap(comps, provisionedAt)
 	return out, nil
 }
 

@@ -52,7 +52,20 @@ func (s *Service) recordHeartbeat(ctx context.Context, siteID string, at time.Ti
 		if errors.Is(err, parcelguard.ErrNotFound) {
 			return nil // provisioned elsewhere or retired: nothing to track
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// Back after longer than the stream keeps commands: some may be
+		// gone, so send the locker everything it should hold.
+		st, err := tx.LockerStatus(ctx, siteID)
+		if err != nil {
+			return err
+		}
+		if !st.LastSeen.IsZero() && s.clock.Now().Sub(st.LastSeen) > CommandRetention {
+			s.log.Warn("locker back after a long silence: resyncing its grants", "site", siteID, "last_seen", st.LastSeen)
+			return s.resyncLocker(ctx, tx, siteID, "gap:"+strconv.FormatInt(st.LastSeen.UnixNano(), 10))
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("heartbeat of %s: %w", siteID, err)

@@ -24,7 +24,7 @@ const (
 	deviceRetryMax  = time.Minute
 	// revokeLifetime is how long a revoke stays acceptable: as long as the
 	// stream keeps it, so a locker offline for days still gets it.
-	revokeLifetime = 7 * 24 * time.Hour
+	revokeLifetime = CommandRetention
 	configLifetime = 24 * time.Hour
 )
 
@@ -118,7 +118,11 @@ func (s *Service) buildDeviceCommand(ctx context.Context, c *parcelguard.DeviceC
 		cmd.DoorOpen = &devicemsg.DoorOpen{Compartment: c.Data["compartment"], Reason: c.Data["reason"]}
 		cmd.ExpiresAt = c.CreatedAt.Add(RemoteOpenLifetime)
 	case parcelguard.DeviceConfig:
-		cmd.Config = &devicemsg.Config{Settings: c.Data}
+		cfg, err := s.buildConfig(ctx, c)
+		if err != nil {
+			return devicemsg.SignedCommand{}, err
+		}
+		cmd.Config = cfg
 		cmd.ExpiresAt = now.Add(configLifetime)
 	default:
 		return devicemsg.SignedCommand{}, fmt.Errorf("device command %s: unknown kind %q: %w", c.ID, c.Kind, errSkipCommand)

@@ -194,6 +194,11 @@ func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string,
 			errs = append(errs, err)
 		}
 	}
+	// Compartments added to a provisioned site reach its locker as a new
+	// compartment → lock map (idempotent: queued once per map).
+	if _, err := svc.SyncLockerCompartments(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if added && d.emb == nil {
 		errs = append(errs, d.writeExternalConfig(ctx, f, dataDir, svc, log))
 	}
