@@ -127,6 +127,11 @@ const (
 	EventLockerProvisioned EventKind = "locker.provisioned"
 	EventDoorClosed        EventKind = "door.closed"
 	EventDoorRemoteOpen    EventKind = "door.remote_open"
+	// EventDepositCodeIssued records a courier's code for depositing a
+	// reserved parcel at a locker agent (offline if need be).
+	EventDepositCodeIssued EventKind = "deposit_code.issued"
+	// EventLockerConfigured records settings an operator sent to a locker.
+	EventLockerConfigured EventKind = "locker.configured"
 	// EventDeviceRejected records a locker event that could not be applied
 	// (unknown grant, another site's grant); it is kept, not retried.
 	EventDeviceRejected EventKind = "device.rejected"

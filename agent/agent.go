@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,8 +28,12 @@ type Agent struct {
 	verifier *devicemsg.Verifier
 	monitor  *door.Monitor
 	log      *slog.Logger
-	byID     map[string]Compartment
-	byLock   map[int]Compartment
+
+	// mapMu guards the compartment → lock map, which a config command
+	// may extend while doors are polled and codes checked.
+	mapMu  sync.RWMutex
+	byID   map[string]Compartment
+	byLock map[int]Compartment
 
 	mu        sync.Mutex
 	heartbeat time.Duration
@@ -53,6 +58,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	cfg.Heartbeat = orDefault(cfg.Heartbeat, 30*time.Second)
 	cfg.Poll = orDefault(cfg.Poll, 250*time.Millisecond)
 	cfg.Flush = orDefault(cfg.Flush, time.Second)
+	cfg.CameraTimeout = orDefault(cfg.CameraTimeout, 3*time.Second)
 	keys, err := code.NewKeyring(p.CodeKeyID, p.CodeKeys)
 	if err != nil {
 		return nil, fmt.Errorf("new agent: code keys: %w", err)
@@ -68,7 +74,14 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, site: p.SiteID, store: st, clock: cfg.Clock, keys: keys, tokens: code.NewTokenVerifier(pubs),
 		monitor: door.NewMonitor(cfg.Clock, cfg.Door), log: cfg.Logger.With("site", p.SiteID),
 		byID: map[string]Compartment{}, byLock: map[int]Compartment{}, heartbeat: cfg.Heartbeat}
-	for _, c := range p.Compartments {
+	// The compartments the cloud added since provisioning (config
+	// commands) are in the store; the provisioning file has the rest.
+	learned, err := st.compartments(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, c := range append(append([]Compartment(nil), p.Compartments...), learned...) {
 		if c.Lock > cfg.Driver.Locks() {
 			st.Close()
 			return nil, fmt.Errorf("new agent: compartment %s on lock %d, but the board has %d", c.Label, c.Lock, cfg.Driver.Locks())
@@ -136,10 +149,10 @@ func (a *Agent) bookmark(ctx context.Context, ev *devicemsg.Event) {
 		return
 	}
 	label := string(ev.Kind)
-	if c, ok := a.byID[ev.Compartment]; ok {
+	if c, ok := a.compartment(ev.Compartment); ok {
 		label += " " + c.Label
 	}
-	bctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	bctx, cancel := context.WithTimeout(ctx, a.cfg.CameraTimeout)
 	defer cancel()
 	id, err := a.cfg.Camera.Bookmark(bctx, a.cfg.CameraID, label, ev.At, ev.ID)
 	if err != nil || id == "" || len(id) > devicemsg.MaxDataValueLen {
@@ -160,6 +173,34 @@ func (a *Agent) record(ctx context.Context, ev *devicemsg.Event) error {
 
 // lockOf returns the lock of a compartment.
 func (a *Agent) lockOf(compartment string) (int, bool) {
-	c, ok := a.byID[compartment]
+	c, ok := a.compartment(compartment)
 	return c.Lock, ok
+}
+
+// compartment returns a compartment by id.
+func (a *Agent) compartment(id string) (Compartment, bool) {
+	a.mapMu.RLock()
+	defer a.mapMu.RUnlock()
+	c, ok := a.byID[id]
+	return c, ok
+}
+
+// compartmentAt returns the compartment on a lock.
+func (a *Agent) compartmentAt(lock int) (Compartment, bool) {
+	a.mapMu.RLock()
+	defer a.mapMu.RUnlock()
+	c, ok := a.byLock[lock]
+	return c, ok
+}
+
+// Compartments returns the compartment → lock map the agent works with.
+func (a *Agent) Compartments() []Compartment {
+	a.mapMu.RLock()
+	defer a.mapMu.RUnlock()
+	out := make([]Compartment, 0, len(a.byID))
+	for _, c := range a.byID {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(x, y Compartment) int { return x.Lock - y.Lock })
+	return out
 }

@@ -61,7 +61,7 @@ func (a *Agent) apply(ctx context.Context, cmd devicemsg.Command) error {
 		// reported as forced.
 		return a.monitor.Unlock(ctx, a.cfg.Driver, lock, "cmd:"+cmd.ID)
 	default:
-		return a.configure(ctx, cmd.Config.Settings)
+		return a.configure(ctx, cmd.Config)
 	}
 }
 
@@ -69,7 +69,7 @@ func (a *Agent) apply(ctx context.Context, cmd devicemsg.Command) error {
 // (a repeat may only move its expiry later), and a grant the locker already saw end (revoked before its grant.new
 // arrived, or used) is not brought back.
 func (a *Agent) grantNew(ctx context.Context, gn *devicemsg.GrantNew) error {
-	if _, ok := a.byID[gn.Compartment]; !ok {
+	if _, ok := a.compartment(gn.Compartment); !ok {
 		return fmt.Errorf("%w: grant %s for unknown compartment %s", ErrRefused, gn.GrantID, gn.Compartment)
 	}
 	if _, err := a.keys.Hash(gn.KeyID, "", ""); err != nil {
@@ -86,6 +86,15 @@ func (a *Agent) grantNew(ctx context.Context, gn *devicemsg.GrantNew) error {
 			return nil
 		} else if !errors.Is(err, parcelguard.ErrNotFound) {
 			return err
+		}
+		if gn.Purpose == devicemsg.PurposePickup {
+			// A pickup grant means the parcel is in its compartment: a
+			// courier's deposit code for it must not open that door again
+			// (the parcel went in through the courier API, say).
+			if _, err := tx.ExecContext(ctx, `UPDATE grants SET state = 'revoked' WHERE parcel_id = ? AND purpose = 'deposit' AND state IN ('active', 'locked')`,
+				gn.ParcelID); err != nil {
+				return err
+			}
 		}
 		return putGrant(ctx, tx, &parcelguard.Grant{ID: gn.GrantID, ParcelID: gn.ParcelID, CompartmentID: gn.Compartment,
 			Purpose: parcelguard.GrantPurpose(gn.Purpose), State: parcelguard.GrantActive, KeyID: gn.KeyID,
@@ -109,33 +118,111 @@ func (a *Agent) grantRevoke(ctx context.Context, gr *devicemsg.GrantRevoke) erro
 	})
 }
 
-// Settings the cloud may change.
-const settingHeartbeat = "heartbeat_seconds"
+// settingHeartbeat is the one setting the agent acts on.
+const settingHeartbeat = devicemsg.SettingHeartbeat
 
-func (a *Agent) configure(ctx context.Context, settings map[string]string) error {
-	for k, v := range settings {
-		switch k {
-		case settingHeartbeat:
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 3600 {
-				return fmt.Errorf("%w: %s must be 1 to 3600", ErrRefused, k)
-			}
-		default:
-			return fmt.Errorf("%w: unknown setting %q", ErrRefused, k)
+func (a *Agent) configure(ctx context.Context, cfg *devicemsg.Config) error {
+	for k, v := range cfg.Settings {
+		if err := devicemsg.ValidateSetting(k, v); err != nil {
+			return fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 	}
-	return a.store.tx(ctx, func(tx *sql.Tx) error {
-		for k, v := range settings {
+	added, err := a.checkCompartments(cfg.Compartments)
+	if err != nil {
+		return err
+	}
+	err = a.store.tx(ctx, func(tx *sql.Tx) error {
+		for k, v := range cfg.Settings {
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`, k, v); err != nil {
 				return err
 			}
-			if k == settingHeartbeat {
-				n, _ := strconv.Atoi(v)
-				a.mu.Lock()
-				a.heartbeat = time.Duration(n) * time.Second
-				a.mu.Unlock()
+		}
+		for _, c := range added {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO compartments (id, label, lock) VALUES (?, ?, ?)`, c.ID, c.Label, c.Lock); err != nil {
+				return err
 			}
+		}
+		if cfg.Sync != nil {
+			return syncGrants(ctx, tx, cfg.Sync.Active)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if v, ok := cfg.Settings[settingHeartbeat]; ok {
+		n, _ := strconv.Atoi(v)
+		a.mu.Lock()
+		a.heartbeat = time.Duration(n) * time.Second
+		a.mu.Unlock()
+	}
+	if len(added) > 0 {
+		a.mapMu.Lock()
+		for _, c := range added {
+			a.byID[c.ID], a.byLock[c.Lock] = c, c
+		}
+		a.mapMu.Unlock()
+		a.log.Info("compartments added", "count", len(added))
+	}
+	return nil
+}
+
+// checkCompartments returns the compartments of a new map that the locker
+// does not know yet. A map that moves a known compartment to another lock,
+// puts a new one on a lock in use or beyond the board is refused whole: a
+// wrong map opens the wrong door.
+func (a *Agent) checkCompartments(m []devicemsg.CompartmentLock) ([]Compartment, error) {
+	a.mapMu.RLock()
+	defer a.mapMu.RUnlock()
+	var added []Compartment
+	for _, c := range m {
+		if old, ok := a.byID[c.ID]; ok {
+			if old.Lock != c.Lock {
+				return nil, fmt.Errorf("%w: compartment %s is on lock %d, not %d", ErrRefused, c.ID, old.Lock, c.Lock)
+			}
+			continue
+		}
+		if other, ok := a.byLock[c.Lock]; ok {
+			return nil, fmt.Errorf("%w: lock %d is compartment %s's, not %s's", ErrRefused, c.Lock, other.ID, c.ID)
+		}
+		if c.Lock > a.cfg.Driver.Locks() {
+			return nil, fmt.Errorf("%w: compartment %s on lock %d, but the board has %d", ErrRefused, c.ID, c.Lock, a.cfg.Driver.Locks())
+		}
+		added = append(added, Compartment{ID: c.ID, Label: c.Label, Lock: c.Lock})
+	}
+	return added, nil
+}
+
+// syncGrants ends every active grant the locker holds that the cloud's
+// list of grants to hold does not name.
+func syncGrants(ctx context.Context, tx *sql.Tx, active []string) error {
+	keep := make(map[string]bool, len(active))
+	for _, id := range active {
+		keep[id] = true
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM grants WHERE state IN ('active', 'locked')`)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		if !keep[id] {
+			drop = append(drop, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range drop {
+		if _, err := tx.ExecContext(ctx, `UPDATE grants SET state = 'revoked' WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

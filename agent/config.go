@@ -28,7 +28,9 @@ type Compartment struct {
 // the cloud's public keys. It holds no key that could mint a QR token or a
 // command, and no key that verifies codes of another site.
 type Provisioning struct {
-	SiteID       string            `json:"site_id"`
+	SiteID string `json:"site_id"`
+	// SiteName is shown on the kiosk (optional).
+	SiteName     string            `json:"site_name,omitempty"`
 	NATSURL      string            `json:"nats_url"`
 	NATSUser     string            `json:"nats_user"`
 	NATSPassword string            `json:"nats_password"`
@@ -101,6 +103,9 @@ type Config struct {
 	// Camera and CameraID name the video hook; nil Camera: no camera.
 	Camera   Camera
 	CameraID string
+	// CameraTimeout bounds one bookmark, retries included (default 3 s);
+	// past it the event is stored unrecorded.
+	CameraTimeout time.Duration
 	// Heartbeat is how often the agent tells the cloud it is alive
 	// (default 30 s); Poll how often it reads the door sensors (default
 	// 250 ms); Flush how often it retries its outbox (default 1 s).

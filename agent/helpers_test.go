@@ -226,7 +226,7 @@ func newWorld(t *testing.T, externalServer bool) *world {
 	for _, c := range lp.Compartments {
 		w.prov.Compartments = append(w.prov.Compartments, agent.Compartment{ID: c.ID, Label: c.Label, Lock: c.Lock})
 	}
-	w.sim = lockhw.NewSim(len(lp.Compartments), w.clock)
+	w.sim = lockhw.NewSim(len(lp.Compartments)+2, w.clock) // spare locks for compartments added later
 	w.sim.SetAutoOpen(true)
 	w.agent, err = agent.New(ctx, agent.Config{Provisioning: w.prov, Path: filepath.Join(dir, "agent.db"), Driver: w.sim,
 		Clock: w.clock, Logger: quiet, Heartbeat: 100 * time.Millisecond, Poll: 20 * time.Millisecond, Flush: 50 * time.Millisecond})

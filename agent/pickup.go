@@ -57,10 +57,10 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 	var (
 		g       *parcelguard.Grant
 		outcome error
-		alarm   *devicemsg.Event
+		alarms  []*devicemsg.Event
 	)
 	err := a.store.tx(ctx, func(tx *sql.Tx) error {
-		g, outcome, alarm = nil, nil, nil
+		g, outcome, alarms = nil, nil, nil
 		now := a.clock.Now()
 		guard, err := loadGuard(ctx, tx)
 		if err != nil {
@@ -80,7 +80,12 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 		switch {
 		case cand == nil:
 		case !phoneOK:
-			cand.Fail()
+			if cand.Fail() {
+				al := a.newEvent(devicemsg.AlarmGrantLocked, cand.CompartmentID, cand.ID)
+				al.Data["failures"] = strconv.Itoa(cand.Failures)
+				al.Data["priority"] = "high"
+				alarms = append(alarms, al)
+			}
 			if err := putGrant(ctx, tx, cand); err != nil {
 				return err
 			}
@@ -102,11 +107,10 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 			return err
 		}
 		if raise {
-			alarm = a.newEvent(devicemsg.AlarmGuessing, "")
-			alarm.Data["failures"] = strconv.Itoa(guard.Failures)
-			if err := enqueue(ctx, tx, alarm); err != nil {
-				return err
-			}
+			al := a.newEvent(devicemsg.AlarmGuessing, "")
+			al.Data["failures"] = strconv.Itoa(guard.Failures)
+			al.Data["priority"] = "high"
+			alarms = append(alarms, al)
 		}
 		outcome = parcelguard.ErrCodeRejected
 		return nil
@@ -114,8 +118,15 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 	if err != nil {
 		return nil, fmt.Errorf("pickup at %s: %w", a.site, err)
 	}
-	if alarm != nil {
-		a.log.Warn("kiosk guessing alarm: failure budget exhausted")
+	// The alarms go up as events, bookmarked by the camera like door
+	// alarms. They are recorded after the guard and grant are saved, since
+	// a camera call must not hold the store; a crash in between loses the
+	// alarm but never the lockout itself.
+	for _, al := range alarms {
+		a.log.Warn("kiosk alarm", "kind", al.Kind, "grant", al.GrantIDs)
+		if err := a.record(ctx, al); err != nil {
+			a.log.Error("alarm not recorded", "kind", al.Kind, "err", err)
+		}
 	}
 	if outcome != nil {
 		return nil, outcome
@@ -181,7 +192,7 @@ func (a *Agent) PickupQR(ctx context.Context, token string) (*PickupResult, erro
 // open unlocks the grant's compartment through the door monitor, which ties
 // the opening that follows to the grant.
 func (a *Agent) open(ctx context.Context, g *parcelguard.Grant) (*PickupResult, error) {
-	c := a.byID[g.CompartmentID]
+	c, _ := a.compartment(g.CompartmentID)
 	res := &PickupResult{ParcelID: g.ParcelID, CompartmentID: c.ID, CompartmentLabel: c.Label}
 	lock, ok := a.lockOf(g.CompartmentID)
 	if !ok {

@@ -148,7 +148,7 @@ func (a *Agent) PollDoors(ctx context.Context) error {
 			continue // sensor restored, tamper cleared: local log only
 		}
 		comp := ""
-		if c, ok := a.byLock[de.Lock]; ok {
+		if c, ok := a.compartmentAt(de.Lock); ok {
 			comp = c.ID
 		}
 		ev := a.newEvent(kind, comp)

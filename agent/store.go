@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS guard (
     blocked_until INTEGER NOT NULL,
     alarmed       INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS compartments (
+    id    TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    lock  INTEGER NOT NULL UNIQUE
+) STRICT;
 CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -319,4 +324,22 @@ func (n nonceStore) UseNonce(ctx context.Context, nonce devicemsg.Nonce, expires
 		}
 		return nil
 	})
+}
+
+// compartments returns the compartments learned from config commands.
+func (s *store) compartments(ctx context.Context) ([]Compartment, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, label, lock FROM compartments ORDER BY lock`)
+	if err != nil {
+		return nil, fmt.Errorf("agent store: compartments: %w", err)
+	}
+	defer rows.Close()
+	var out []Compartment
+	for rows.Next() {
+		var c Compartment
+		if err := rows.Scan(&c.ID, &c.Label, &c.Lock); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

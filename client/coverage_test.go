@@ -44,6 +44,7 @@ var clientMethods = map[string]string{
 	"verifyDoorstep": "VerifyDoorstep", "failDoorstepAttempt": "FailAttempt", "submitOfflineHandover": "SubmitOffline",
 	"listOfflineHandovers": "OfflineEntries", "doorstepManifest": "DoorstepManifest", "trackDoorstep": "TrackDoorstep",
 	"createDoorstepDelegate": "CreateDoorstepDelegate", "revokeDoorstepDelegate": "RevokeDoorstepDelegate",
+	"listLockers": "Lockers", "remoteOpen": "RemoteOpen", "configureLocker": "ConfigureLocker",
 }
 
 // Ensure the client has a method for every operation of the OpenAPI

@@ -29,7 +29,7 @@ func (k CommandKind) Valid() bool {
 
 // Limits of a command.
 const (
-	MaxCommandBytes = 8 << 10
+	MaxCommandBytes = 96 << 10
 	MaxHashLen      = 64
 	MaxReasonLen    = 200
 	// MaxCommandLifetime bounds expires_at - issued_at. Grants live up to the
@@ -103,9 +103,69 @@ type DoorOpen struct {
 }
 
 // Config changes locker settings. The agent validates the keys it knows and
-// rejects the rest.
+// rejects the rest. Compartments, when set, is the locker's whole
+// compartment → lock map (compartments added to the site since
+// provisioning); a compartment the locker knows keeps its lock. Sync, when
+// set, lists every grant the locker should hold as the command was issued:
+// the locker ends the active grants it holds that are not listed (used
+// after a locker was offline longer than the command stream keeps
+// commands, so revokes it missed are not lost).
 type Config struct {
-	Settings map[string]string `json:"settings"`
+	Settings     map[string]string `json:"settings"`
+	Compartments []CompartmentLock `json:"compartments,omitempty"`
+	Sync         *GrantSync        `json:"sync,omitempty"`
+}
+
+// CompartmentLock maps a compartment to its lock on the lock board.
+type CompartmentLock struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Lock  int    `json:"lock"`
+}
+
+// GrantSync is the set of grants a locker should hold.
+type GrantSync struct {
+	Active []string `json:"active"`
+}
+
+// Limits of a config command's lists.
+const (
+	MaxCompartments = 256
+	MaxSyncGrants   = 2048
+	MaxLock         = 4096
+)
+
+func (c *Config) validate() error {
+	if err := checkData(c.Settings); err != nil {
+		return err
+	}
+	if len(c.Compartments) > MaxCompartments {
+		return fmt.Errorf("%w: config.compartments has more than %d entries", ErrMalformed, MaxCompartments)
+	}
+	ids, locks := map[string]bool{}, map[int]bool{}
+	for _, m := range c.Compartments {
+		if err := checkID("config.compartments.id", m.ID); err != nil {
+			return err
+		}
+		if err := checkText("config.compartments.label", m.Label, 32, true); err != nil {
+			return err
+		}
+		if m.Lock < 1 || m.Lock > MaxLock || ids[m.ID] || locks[m.Lock] {
+			return fmt.Errorf("%w: config.compartments: %s on lock %d: locks must be 1 to %d, ids and locks unique", ErrMalformed, m.ID, m.Lock, MaxLock)
+		}
+		ids[m.ID], locks[m.Lock] = true, true
+	}
+	if c.Sync != nil {
+		if len(c.Sync.Active) > MaxSyncGrants {
+			return fmt.Errorf("%w: config.sync.active has more than %d entries", ErrMalformed, MaxSyncGrants)
+		}
+		for _, id := range c.Sync.Active {
+			if err := checkID("config.sync.active", id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks every field of c and that exactly the payload of its
@@ -172,7 +232,7 @@ func (c *Command) Validate() error {
 		if c.Config == nil {
 			return fmt.Errorf("%w: config needs config", ErrMalformed)
 		}
-		return checkData(c.Config.Settings)
+		return c.Config.validate()
 	}
 }
 

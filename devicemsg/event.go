@@ -25,12 +25,13 @@ const (
 	AlarmTamper         EventKind = "alarm.tamper"           // tamper switch
 	AlarmSensorFault    EventKind = "alarm.sensor_fault"     // a sensor stopped making sense
 	AlarmGuessing       EventKind = "alarm.guessing"         // the kiosk's failure budget is spent
+	AlarmGrantLocked    EventKind = "alarm.grant_locked"     // a grant was disabled after too many failures
 )
 
 // EventKinds lists every valid event kind.
 var EventKinds = []EventKind{
 	EventPickup, EventDeposit, EventCollect, EventDoorOpened, EventDoorClosed, EventHeartbeat,
-	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault, AlarmGuessing,
+	AlarmForcedOpen, AlarmOpenTooLong, AlarmAccessNotTaken, AlarmTamper, AlarmSensorFault, AlarmGuessing, AlarmGrantLocked,
 }
 
 // Valid reports whether k is a known event kind.

@@ -89,6 +89,10 @@ func authzMatrix() map[string]authzRow {
 		"GET /v1/track/doorstep":                        {allowed: "recipient"},
 		"POST /v1/track/doorstep/delegates":             {allowed: "recipient", body: map[string]any{"name": "D"}},
 		"POST /v1/track/doorstep/delegates/{id}/revoke": {allowed: "recipient"},
+		// Locker agents.
+		"GET /v1/lockers":                   {allowed: "admin operator"},
+		"POST /v1/compartments/{id}/open":   {allowed: "admin operator", body: map[string]any{"reason": "recipient at the locker"}},
+		"POST /v1/sites/{id}/locker/config": {allowed: "admin operator", body: map[string]any{"settings": map[string]string{"heartbeat_seconds": "60"}}},
 	}
 }
 

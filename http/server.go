@@ -150,6 +150,7 @@ func NewServer(cfg Config) *Server {
 	s.registerDoorstepRoutes()
 	s.registerNetworkRoutes()
 	s.registerRedirectRoutes()
+	s.registerDeviceRoutes()
 	return s
 }
 

@@ -5,12 +5,16 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/devicemsg"
 )
 
 // The device side of the service: the cloud's half of the locker agents'
@@ -65,6 +69,7 @@ type LockerCompartment struct {
 // commands and QR tokens, and its compartments.
 type LockerProvision struct {
 	SiteID       string
+	SiteName     string
 	CodeKeyID    string
 	CodeKeys     map[string][]byte
 	PublicKeys   map[string]ed25519.PublicKey
@@ -82,15 +87,20 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 	if user == "" || passwordHash == "" {
 		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "user", Message: "locker user and password hash are required"})
 	}
-	var comps []*parcelguard.Compartment
+	var (
+		comps         []*parcelguard.Compartment
+		site          *parcelguard.Site
+		provisionedAt time.Time
+	)
 	err := s.update(ctx, func(tx parcelguard.Tx) (err error) {
-		if _, err := tx.Site(ctx, siteID); err != nil {
+		if site, err = tx.Site(ctx, siteID); err != nil {
 			return err
 		}
 		if comps, err = tx.Compartments(ctx, siteID); err != nil {
 			return err
 		}
 		now := s.clock.Now()
+		provisionedAt = now
 		l := &parcelguard.Locker{SiteID: siteID, User: user, PasswordHash: passwordHash, ProvisionedAt: now}
 		if old, err := tx.Locker(ctx, siteID); err == nil {
 			l.LastSeenAt = old.LastSeenAt
@@ -103,23 +113,14 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 		// A new (or replaced) locker starts with an empty store: send it
 		// every grant it must honour. The provisioning time in the key makes
 		// these commands new even for grants sent to a previous locker.
-		parcels, err := tx.Parcels(ctx, parcelguard.ParcelFilter{SiteID: siteID, State: parcelguard.ParcelDeposited})
+		grants, err := activeSiteGrants(ctx, tx, siteID)
 		if err != nil {
 			return err
 		}
-		for _, x := range parcels {
-			grants, err := tx.GrantsOfParcel(ctx, x.ID)
-			if err != nil {
+		for _, g := range grants {
+			key := fmt.Sprintf("grant.new:%s:%d", g.ID, now.UnixNano())
+			if _, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceGrantNew, g.ID, key, nil); err != nil {
 				return err
-			}
-			for _, g := range grants {
-				if g.State != parcelguard.GrantActive {
-					continue
-				}
-				key := fmt.Sprintf("grant.new:%s:%d", g.ID, now.UnixNano())
-				if _, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceGrantNew, g.ID, key, nil); err != nil {
-					return err
-				}
 			}
 		}
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventLockerProvisioned, SiteID: siteID,
@@ -132,11 +133,8 @@ func (s *Service) ProvisionLocker(ctx context.Context, p parcelguard.Principal, 
 	if err != nil {
 		return nil, err
 	}
-	out := &LockerProvision{SiteID: siteID, CodeKeyID: s.keys.CurrentID(), CodeKeys: keys, PublicKeys: s.keys.PublicKeys()}
-	slices.SortFunc(comps, func(a, b *parcelguard.Compartment) int { return strings.Compare(a.Label, b.Label) })
-	for i, c := range comps {
-		out.Compartments = append(out.Compartments, LockerCompartment{ID: c.ID, Label: c.Label, Lock: i + 1})
-	}
+	out := &LockerProvision{SiteID: siteID, SiteName: site.Name, CodeKeyID: s.keys.CurrentID(), CodeKeys: keys, PublicKeys: s.keys.PublicKeys()}
+	out.Compartments = lockerMap(comps, provisionedAt)
 	return out, nil
 }
 
@@ -204,8 +202,8 @@ func (s *Service) RemoteOpen(ctx context.Context, p parcelguard.Principal, compa
 	if err := require(p, parcelguard.RoleOperator); err != nil {
 		return err
 	}
-	if reason == "" || len(reason) > 200 {
-		return parcelguard.Invalid(parcelguard.FieldError{Field: "reason", Message: "must be 1 to 200 characters"})
+	if reason == "" || len(reason) > devicemsg.MaxReasonLen || strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
+		return parcelguard.Invalid(parcelguard.FieldError{Field: "reason", Message: "must be 1 to 200 bytes of text without control characters"})
 	}
 	err := s.update(ctx, func(tx parcelguard.Tx) error {
 		c, err := tx.Compartment(ctx, compartmentID)
@@ -229,12 +227,29 @@ func (s *Service) RemoteOpen(ctx context.Context, p parcelguard.Principal, compa
 	return nil
 }
 
-// ConfigureLocker sends settings to a site's locker (operators only).
+// ConfigureLocker sends settings to a site's locker (operators only). The
+// settings are checked here as the agent will check them
+// (devicemsg.ValidateSetting), and the change is audited.
 func (s *Service) ConfigureLocker(ctx context.Context, p parcelguard.Principal, siteID string, settings map[string]string) error {
 	if err := require(p, parcelguard.RoleOperator); err != nil {
 		return err
 	}
+	if len(settings) == 0 {
+		return parcelguard.Invalid(parcelguard.FieldError{Field: "settings", Message: "name at least one setting"})
+	}
+	var bad []parcelguard.FieldError
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		if err := devicemsg.ValidateSetting(k, settings[k]); err != nil {
+			bad = append(bad, parcelguard.FieldError{Field: "settings." + k, Message: strings.TrimPrefix(err.Error(), devicemsg.ErrMalformed.Error()+": ")})
+		}
+	}
+	if len(bad) > 0 {
+		return parcelguard.Invalid(bad...)
+	}
 	err := s.update(ctx, func(tx parcelguard.Tx) error {
+		if _, err := tx.Site(ctx, siteID); err != nil {
+			return err
+		}
 		ok, err := s.enqueueDeviceCommand(ctx, tx, siteID, parcelguard.DeviceConfig, "",
 			"config:"+parcelguard.NewID("cfg", s.clock.Now()), settings)
 		if err != nil {
@@ -243,7 +258,11 @@ func (s *Service) ConfigureLocker(ctx context.Context, p parcelguard.Principal, 
 		if !ok {
 			return parcelguard.Invalid(parcelguard.FieldError{Field: "site", Message: "has no locker agent"})
 		}
-		return nil
+		d := make(map[string]string, len(settings))
+		for k, v := range settings {
+			d["setting_"+k] = v
+		}
+		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventLockerConfigured, SiteID: siteID, Data: d})
 	})
 	if err != nil {
 		return fmt.Errorf("configure locker of %s: %w", siteID, err)

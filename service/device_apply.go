@@ -52,7 +52,20 @@ func (s *Service) recordHeartbeat(ctx context.Context, siteID string, at time.Ti
 		if errors.Is(err, parcelguard.ErrNotFound) {
 			return nil // provisioned elsewhere or retired: nothing to track
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// Back after longer than the stream keeps commands: some may be
+		// gone, so send the locker everything it should hold.
+		st, err := tx.LockerStatus(ctx, siteID)
+		if err != nil {
+			return err
+		}
+		if !st.LastSeen.IsZero() && s.clock.Now().Sub(st.LastSeen) > CommandRetention {
+			s.log.Warn("locker back after a long silence: resyncing its grants", "site", siteID, "last_seen", st.LastSeen)
+			return s.resyncLocker(ctx, tx, siteID, "gap:"+strconv.FormatInt(st.LastSeen.UnixNano(), 10))
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("heartbeat of %s: %w", siteID, err)
@@ -98,6 +111,10 @@ func (s *Service) applyDeviceEvent(ctx context.Context, tx parcelguard.Tx, ev de
 	switch {
 	case ev.Kind == devicemsg.EventPickup:
 		return s.applyLockerPickup(ctx, tx, p, ev)
+	case ev.Kind == devicemsg.EventDeposit:
+		return s.applyLockerDeposit(ctx, tx, p, ev)
+	case ev.Kind == devicemsg.AlarmGrantLocked:
+		return s.applyLockerGrantLocked(ctx, tx, p, ev, e)
 	case ev.Kind == devicemsg.EventDoorOpened:
 		e.Kind = parcelguard.EventDoorOpened
 	case ev.Kind == devicemsg.EventDoorClosed:
@@ -106,8 +123,8 @@ func (s *Service) applyDeviceEvent(ctx context.Context, tx parcelguard.Tx, ev de
 		e.Kind = parcelguard.EventKind(ev.Kind)
 		s.log.Warn("locker alarm", "site", siteID, "kind", ev.Kind, "compartment", ev.Compartment, "event", ev.ID)
 	default:
-		// Deposits and collections at the locker go through the courier
-		// API; a locker reporting one is kept for the record only.
+		// Return collections at the locker go through the courier API; a
+		// locker reporting one is kept for the record only.
 		return s.rejectDeviceEvent(ctx, tx, p, ev, "unsupported_kind")
 	}
 	return s.appendEvent(ctx, tx, p, e)
@@ -199,4 +216,41 @@ func (s *Service) applyLockerPickup(ctx context.Context, tx parcelguard.Tx, p pa
 		return err
 	}
 	return s.notifyPickedUp(ctx, tx, x, g, delegate, e)
+}
+
+// applyLockerGrantLocked records a grant the locker disabled after too many
+// wrong phone digits: the alarm is audited like any other, and the cloud's
+// copy of the grant is locked too, so the tracking page and the cloud's
+// kiosk API agree with the locker (a pickup elsewhere would otherwise see
+// an active grant the locker refuses).
+func (s *Service) applyLockerGrantLocked(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, ev devicemsg.Event, alarm *parcelguard.Event) error {
+	if len(ev.GrantIDs) != 1 {
+		return s.rejectDeviceEvent(ctx, tx, p, ev, "grant_count")
+	}
+	g, err := tx.Grant(ctx, ev.GrantIDs[0])
+	switch {
+	case errors.Is(err, parcelguard.ErrNotFound):
+		return s.rejectDeviceEvent(ctx, tx, p, ev, "unknown_grant")
+	case err != nil:
+		return err
+	case g.SiteID != ev.LockerID:
+		return s.rejectDeviceEvent(ctx, tx, p, ev, "foreign_grant")
+	}
+	alarm.Kind, alarm.ParcelID, alarm.GrantID = parcelguard.EventKind(ev.Kind), g.ParcelID, g.ID
+	s.log.Warn("locker alarm", "site", ev.LockerID, "kind", ev.Kind, "grant", g.ID, "event", ev.ID)
+	if err := s.appendEvent(ctx, tx, p, alarm); err != nil {
+		return err
+	}
+	if g.State != parcelguard.GrantActive {
+		return nil // used, expired or locked already: the alarm is the record
+	}
+	g.State, g.Failures = parcelguard.GrantLocked, max(g.Failures, parcelguard.MaxGrantFailures)
+	if err := tx.SaveGrant(ctx, g); err != nil {
+		return err
+	}
+	s.metrics.GrantLockouts.Inc()
+	d := deviceData(ev)
+	d["via"] = "locker"
+	return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventGrantLocked, SiteID: ev.LockerID,
+		CompartmentID: g.CompartmentID, ParcelID: g.ParcelID, GrantID: g.ID, Data: d})
 }

@@ -24,10 +24,13 @@ const (
 	deviceRetryMax  = time.Minute
 	// revokeLifetime is how long a revoke stays acceptable: as long as the
 	// stream keeps it, so a locker offline for days still gets it.
-	revokeLifetime = 7 * 24 * time.Hour
+	revokeLifetime = CommandRetention
 	configLifetime = 24 * time.Hour
-	openLifetime   = 5 * time.Minute
 )
+
+// RemoteOpenLifetime is how long after an operator asked a remote open the
+// locker still accepts it: the door is opened for someone there now.
+const RemoteOpenLifetime = 5 * time.Minute
 
 // errSkipCommand says a queued command no longer needs sending (its grant
 // ended before it went out, a remote open went stale): it is marked sent.
@@ -113,9 +116,13 @@ func (s *Service) buildDeviceCommand(ctx context.Context, c *parcelguard.DeviceC
 			return devicemsg.SignedCommand{}, fmt.Errorf("remote open of %s queued at %s: %w", c.Data["compartment"], c.CreatedAt, errSkipCommand)
 		}
 		cmd.DoorOpen = &devicemsg.DoorOpen{Compartment: c.Data["compartment"], Reason: c.Data["reason"]}
-		cmd.ExpiresAt = c.CreatedAt.Add(openLifetime)
+		cmd.ExpiresAt = c.CreatedAt.Add(RemoteOpenLifetime)
 	case parcelguard.DeviceConfig:
-		cmd.Config = &devicemsg.Config{Settings: c.Data}
+		cfg, err := s.buildConfig(ctx, c)
+		if err != nil {
+			return devicemsg.SignedCommand{}, err
+		}
+		cmd.Config = cfg
 		cmd.ExpiresAt = now.Add(configLifetime)
 	default:
 		return devicemsg.SignedCommand{}, fmt.Errorf("device command %s: unknown kind %q: %w", c.ID, c.Kind, errSkipCommand)
@@ -162,10 +169,10 @@ func (s *Service) grantForLocker(ctx context.Context, grantID string, now time.T
 	}
 	out := &devicemsg.GrantNew{GrantID: g.ID, ParcelID: g.ParcelID, Compartment: g.CompartmentID,
 		Purpose: devicemsg.Purpose(g.Purpose), KeyID: g.KeyID, NotBefore: g.NotBefore, ExpiresAt: g.ExpiresAt}
-	if out.CodeHash, err = kr.Hash(g.KeyID, pickupScope(g.SiteID), string(pin)); err != nil {
+	if out.CodeHash, err = kr.Hash(g.KeyID, codeScope(g.Purpose, g.SiteID), string(pin)); err != nil {
 		return nil, err
 	}
-	if g.PhoneHash != nil {
+	if g.PhoneHash != nil && g.Purpose == parcelguard.PurposePickup {
 		if out.PhoneHash, err = kr.Hash(g.KeyID, phoneScope(g.ID), x.Recipient.PhoneDigits(parcelguard.PhoneFactorDigits)); err != nil {
 			return nil, err
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/agent"
+	"github.com/parcelguard/parcelguard/camera"
 	"github.com/parcelguard/parcelguard/door"
 	"github.com/parcelguard/parcelguard/lockhw"
 )
@@ -25,6 +28,10 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	openTooLong := fs.Duration("open-too-long", 2*time.Minute, "raise an alarm when a door stays open longer")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	kioskListen := fs.String("kiosk-listen", agent.DefaultKioskListen, "address of the touchscreen's kiosk pages (keep it on loopback); \"off\" serves none")
+	var cam cameraFlags
+	cam.register(fs)
+	cameraName := fs.String("camera-name", "locker", "the site camera's name in the video system (Frigate's camera name)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -38,6 +45,22 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	if *heartbeat <= 0 || *openTooLong <= 0 {
 		return errors.New("--heartbeat and --open-too-long must be positive")
 	}
+	clock := parcelguard.SystemClock{}
+	bookmarks, err := cam.bookmarker(e, clock)
+	if err != nil {
+		return err
+	}
+	var agentCamera agent.Camera
+	if bookmarks != nil {
+		agentCamera = bookmarks
+	}
+	var kioskLn net.Listener
+	if *kioskListen != "off" {
+		if kioskLn, err = net.Listen("tcp", *kioskListen); err != nil {
+			return fmt.Errorf("--kiosk-listen %s: %w", *kioskListen, err)
+		}
+		defer kioskLn.Close()
+	}
 	p, err := agent.LoadProvisioning(*prov)
 	if err != nil {
 		return err
@@ -49,7 +72,6 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	for _, c := range p.Compartments {
 		locks = max(locks, c.Lock)
 	}
-	clock := parcelguard.SystemClock{}
 	var drv lockhw.Driver
 	switch *driver {
 	case "sim":
@@ -73,12 +95,35 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("create agent data directory: %w", err)
 	}
 	a, err := agent.New(ctx, agent.Config{Provisioning: p, Path: filepath.Join(*dataDir, "agent.db"), Driver: drv, Clock: clock,
-		Door: door.Config{OpenTooLong: *openTooLong}, Heartbeat: *heartbeat, Logger: logger})
+		Door: door.Config{OpenTooLong: *openTooLong}, Heartbeat: *heartbeat, Logger: logger,
+		Camera: agentCamera, CameraID: *cameraName, CameraTimeout: cam.budget()})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	logger.Info("parcelguard agent running", "site", p.SiteID, "nats", p.NATSURL, "lock_driver", *driver, "locks", locks)
+	logger.Info("parcelguard agent running", "site", p.SiteID, "nats", p.NATSURL, "lock_driver", *driver, "locks", locks,
+		"camera", bookmarks != nil)
 	fmt.Fprintf(e.stdout, "parcelguard agent for site %s running (%s lock driver)\n", p.SiteID, *driver)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if kioskLn != nil {
+		fmt.Fprintf(e.stdout, "kiosk on http://%s/\n", kioskLn.Addr())
+		wg.Go(func() {
+			if err := a.ServeKiosk(ctx, kioskLn, p.SiteName); err != nil {
+				logger.Error("kiosk stopped", "err", err)
+			}
+		})
+	}
 	return a.Run(ctx)
+}
+
+// budget bounds one bookmark with every retry of the configured hook: the
+// agent waits no longer for the camera before storing an event unrecorded.
+func (f *cameraFlags) budget() time.Duration {
+	if f.spec == "" {
+		return 0
+	}
+	return time.Duration(f.attempts)*f.timeout + camera.DefaultBackoff<<max(f.attempts-1, 0)
 }

@@ -133,7 +133,7 @@ func agentReportsIn(ctx context.Context, t *testing.T, dir string, before func()
 	agentDone := make(chan error, 1)
 	actx, stopAgent := context.WithCancel(ctx)
 	go func() {
-		agentDone <- run(actx, []string{"agent", "--provisioning", file, "--data-dir", t.TempDir(), "--heartbeat", "100ms"}, noEnv, agentOut, agentOut)
+		agentDone <- run(actx, []string{"agent", "--provisioning", file, "--data-dir", t.TempDir(), "--heartbeat", "100ms", "--kiosk-listen", "127.0.0.1:0"}, noEnv, agentOut, agentOut)
 	}()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "parcelguard.db"))
 	if err != nil {

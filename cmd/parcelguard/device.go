@@ -194,6 +194,11 @@ func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string,
 			errs = append(errs, err)
 		}
 	}
+	// Compartments added to a provisioned site reach its locker as a new
+	// compartment → lock map (idempotent: queued once per map).
+	if _, err := svc.SyncLockerCompartments(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if added && d.emb == nil {
 		errs = append(errs, d.writeExternalConfig(ctx, f, dataDir, svc, log))
 	}
@@ -213,7 +218,7 @@ func (d *deviceChannel) provision(ctx context.Context, f deviceFlags, dataDir st
 	if url == "" {
 		url = d.url
 	}
-	p := agent.Provisioning{SiteID: siteID, NATSURL: url, NATSUser: creds.User, NATSPassword: creds.Password,
+	p := agent.Provisioning{SiteID: siteID, SiteName: lp.SiteName, NATSURL: url, NATSUser: creds.User, NATSPassword: creds.Password,
 		CodeKeyID: lp.CodeKeyID, CodeKeys: lp.CodeKeys, PublicKeys: map[string][]byte{}}
 	for id, k := range lp.PublicKeys {
 		p.PublicKeys[id] = k
