@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Healthz asks whether the server is alive.
@@ -144,6 +145,20 @@ func (c *Client) Reserve(ctx context.Context, id string, opts ...CallOption) (*P
 // Deposit records that a courier put a parcel into its compartment.
 func (c *Client) Deposit(ctx context.Context, id string, opts ...CallOption) (*Parcel, error) {
 	return c.parcelAction(ctx, id, "deposit", opts)
+}
+
+// DepositCode is a courier's one-time code for a reserved compartment.
+type DepositCode struct {
+	Code      string    `json:"code"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// IssueDepositCode gets a one-time code that opens the parcel's reserved
+// compartment at the locker's kiosk, also while the locker is offline.
+// Asking again revokes the previous code.
+func (c *Client) IssueDepositCode(ctx context.Context, id string, opts ...CallOption) (*DepositCode, error) {
+	var out DepositCode
+	return result(&out, c.do(ctx, http.MethodPost, "/v1/parcels/"+seg(id)+"/deposit-code", nil, nil, &out, opts...))
 }
 
 // Collect records that a courier took an expired parcel out for return.

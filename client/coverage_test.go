@@ -34,7 +34,7 @@ var clientMethods = map[string]string{
 	"createAPIKey": "CreateAPIKey", "listAPIKeys": "APIKeys", "revokeAPIKey": "RevokeAPIKey",
 	"announceParcel": "AnnounceParcel", "listParcels": "ListParcels", "getParcel": "Parcel",
 	"listParcelEvents": "ParcelEvents", "cancelParcel": "CancelParcel", "redirectParcel": "RedirectParcel",
-	"reserveCompartment": "Reserve", "depositParcel": "Deposit", "collectParcel": "Collect", "returnParcel": "MarkReturned",
+	"reserveCompartment": "Reserve", "depositParcel": "Deposit", "issueDepositCode": "IssueDepositCode", "collectParcel": "Collect", "returnParcel": "MarkReturned",
 	"reportCompartmentProblem": "ReportCompartmentProblem", "courierManifest": "CourierManifest",
 	"listMailbox": "Mailbox",
 	"track":       "Track", "trackCode": "TrackCode", "extendDeadline": "ExtendDeadline", "trackRedirect": "TrackRedirect",

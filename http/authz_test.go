@@ -59,6 +59,7 @@ func authzMatrix() map[string]authzRow {
 		"POST /v1/parcels/{id}/redirect":            {allowed: "admin operator carrier", hidden: true, body: map[string]any{"site_id": "site_nope"}},
 		"POST /v1/parcels/{id}/reserve":             {allowed: "admin operator carrier courier", hidden: true},
 		"POST /v1/parcels/{id}/deposit":             {allowed: "admin operator courier"},
+		"POST /v1/parcels/{id}/deposit-code":        {allowed: "admin operator courier"},
 		"POST /v1/parcels/{id}/collect":             {allowed: "admin operator courier"},
 		"POST /v1/parcels/{id}/returned":            {allowed: "admin operator carrier courier", hidden: true},
 		"POST /v1/parcels/{id}/compartment-problem": {allowed: "admin operator courier", body: map[string]any{"reason": "broken"}},

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -40,6 +41,19 @@ func (s *Server) registerCourierRoutes() {
 		s.parcelAction(s.svc.MarkReturned))
 
 	handle(s, huma.Operation{
+		OperationID: "issueDepositCode",
+		Method:      http.MethodPost,
+		Path:        "/v1/parcels/{id}/deposit-code",
+		Summary:     "Get a deposit code for a reserved parcel",
+		Description: "A one-time 6-digit code that opens the parcel's reserved compartment at the locker's kiosk, " +
+			"also while the locker is offline; the locker reports the deposit when it can. Asking again revokes the " +
+			"previous code. The code is shown only in this answer, which is never replayed for a repeated Idempotency-Key.",
+		Tags:     []string{"Courier"},
+		Errors:   []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
+		Metadata: map[string]any{metaOneTimeSecret: true},
+	}, s.handleIssueDepositCode)
+
+	handle(s, huma.Operation{
 		OperationID: "listReturns",
 		Method:      http.MethodGet,
 		Path:        "/v1/sites/{id}/returns",
@@ -68,4 +82,18 @@ func (s *Server) handleReturnQueue(ctx context.Context, p parcelguard.Principal,
 	}
 	// The queue is one bounded page; no cursor.
 	return &reply[List[Parcel]]{Body: parcelList(xs, 0)}, nil
+}
+
+// DepositCode is a courier's one-time code for a reserved compartment.
+type DepositCode struct {
+	Code      string    `json:"code" doc:"6 digits, valid once at the parcel's locker."`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) handleIssueDepositCode(ctx context.Context, p parcelguard.Principal, in *idParam) (*reply[DepositCode], error) {
+	code, g, err := s.svc.IssueDepositCode(ctx, p, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &reply[DepositCode]{Body: DepositCode{Code: code, ExpiresAt: g.ExpiresAt}}, nil
 }
