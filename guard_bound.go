@@ -133,17 +133,23 @@ func gcd(a, b time.Duration) time.Duration {
 	return a
 }
 
-// PNothingOpens is the probability that guesses random PIN guesses (with
-// random phone digits when the carrier asks for them) open nothing at a
-// locker with active pickup grants. Each guess matches some active PIN
-// with probability active/PINSpace (PINs are unique per locker) and then
-// the phone digits with 1 in 10^PhoneFactorDigits; the union bound over
-// the guesses makes this a lower bound whatever the attacker learns from
-// earlier refusals (a wrong PIN and wrong digits get the same answer).
-func PNothingOpens(guesses, active int, phoneFactor bool) float64 {
+// GuessOdds is the chance that one random guess opens a compartment at a
+// locker with active pickup grants: the PIN must be one of the active PINs
+// (unique per locker) and, with the phone factor, the phone digits must
+// match that grant's too (1 in 10^PhoneFactorDigits).
+func GuessOdds(active int, phoneFactor bool) float64 {
 	p := float64(active) / PINSpace
 	if phoneFactor {
 		p /= math.Pow10(PhoneFactorDigits)
 	}
-	return max(0, 1-float64(guesses)*p)
+	return p
+}
+
+// PNothingOpens is the probability that guesses random guesses open
+// nothing at a locker with active pickup grants. It is the union bound
+// over the guesses, 1 - guesses×GuessOdds, so it holds whatever the
+// attacker learns from earlier refusals (a wrong PIN and wrong phone
+// digits get the same answer) and never overstates the attacker's odds.
+func PNothingOpens(guesses, active int, phoneFactor bool) float64 {
+	return max(0, 1-float64(guesses)*GuessOdds(active, phoneFactor))
 }

@@ -77,7 +77,7 @@ func (w *World) guess(ctx context.Context, a *attacker) {
 	case errCode(err) == parcelguard.EREJECTED || errCode(err) == parcelguard.ELOCKED:
 		a.guesses++
 		w.stats.count(sGuesses, now, 1)
-		a.logNothing += math.Log1p(-guessOdds(active, true))
+		a.logNothing += math.Log1p(-parcelguard.GuessOdds(active, true))
 	default:
 		w.Unexpected("attacker pickup at "+s.id, err)
 	}
@@ -111,61 +111,38 @@ func (w *World) attackerOpened(ctx context.Context, res *service.PickupResult) {
 	w.pickedUp(ctx, idx, res, "attacker")
 }
 
-// guessOdds is the chance that one random guess opens a compartment at a
-// locker with active pickup grants: the PIN must be one of the active
-// PINs (unique per locker, out of 10^6) and, with the phone factor, the
-// four phone digits must match too (1 in 10^4).
-func guessOdds(active int, phoneFactor bool) float64 {
-	p := float64(active) / 1e6
-	if phoneFactor {
-		p /= 1e4
-	}
-	return p
-}
-
-// MaxGuesses is how many failed attempts the locker guard admits in d at
-// the fastest possible pace, and at which attempt it alarms the operator.
-// It runs the guard policy itself, so it follows any change to it.
-func MaxGuesses(d time.Duration) (guesses, alarmAt int) {
-	g := &parcelguard.LockerGuard{SiteID: "bound"}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	end := now.Add(d)
-	for {
-		now = now.Add(g.Blocked(now))
-		if !now.Before(end) {
-			return guesses, alarmAt
-		}
-		guesses++
-		if _, alarm := g.Fail(now); alarm && alarmAt == 0 {
-			alarmAt = guesses
-		}
-	}
-}
-
-// AttackBound is the analytic bar of SECURITY.md 9: an attacker guessing
-// at the guard's fastest pace for a whole storage period at a full locker
-// of the given size.
+// AttackBound is the analytic bar of SECURITY.md 9 for a full locker of
+// Compartments compartments over Period, from the domain's bound
+// (parcelguard.MaxGuesses, parcelguard.PNothingOpens) for the guard policy
+// every locker uses.
 type AttackBound struct {
-	Compartments int     `json:"compartments"`
-	Period       string  `json:"period"`
-	MaxGuesses   int     `json:"max_guesses"`
-	AlarmAtGuess int     `json:"alarm_at_guess"`
-	PerGuess     float64 `json:"p_open_per_guess"`
-	// PNothingOpens is the probability that no guess opens anything; the
-	// bar is >= 0.9999.
+	Compartments int    `json:"compartments"`
+	Period       string `json:"period"`
+	// MaxGuesses is the most guesses any pacing gets through the guard in
+	// Period: the bound. FastestGuesses is the pace the simulated attacker
+	// keeps (every guess the moment the kiosk allows), AlarmAtGuess which
+	// of those raises the alarm, and UnalarmedGuesses the most a patient
+	// attacker makes without ever raising it.
+	MaxGuesses       int     `json:"max_guesses"`
+	FastestGuesses   int     `json:"fastest_guesses"`
+	AlarmAtGuess     int     `json:"alarm_at_guess"`
+	UnalarmedGuesses int     `json:"unalarmed_guesses"`
+	PerGuess         float64 `json:"p_open_per_guess"`
+	// PNothingOpens is the probability that none of MaxGuesses guesses
+	// opens anything; the bar is >= 0.9999.
 	PNothingOpens float64 `json:"p_nothing_opens"`
 	MeetsBar      bool    `json:"meets_bar"`
 }
 
 // Bar is the required probability that nothing opens.
-const Bar = 0.9999
+const Bar = parcelguard.GuessingBar
 
 // Bound computes the analytic bar for a full locker of compartments
 // compartments over period.
 func Bound(compartments int, period time.Duration, phoneFactor bool) AttackBound {
-	g, alarm := MaxGuesses(period)
-	p := guessOdds(compartments, phoneFactor)
-	pn := math.Exp(float64(g) * math.Log1p(-p))
-	return AttackBound{Compartments: compartments, Period: period.String(), MaxGuesses: g, AlarmAtGuess: alarm,
-		PerGuess: p, PNothingOpens: pn, MeetsBar: pn >= Bar}
+	l := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, period)
+	pn := parcelguard.PNothingOpens(l.Max, compartments, phoneFactor)
+	return AttackBound{Compartments: compartments, Period: period.String(), MaxGuesses: l.Max, FastestGuesses: l.Fastest,
+		AlarmAtGuess: l.AlarmAt, UnalarmedGuesses: l.Unalarmed, PerGuess: parcelguard.GuessOdds(compartments, phoneFactor),
+		PNothingOpens: pn, MeetsBar: pn >= Bar}
 }

@@ -59,8 +59,8 @@ func TestSmallPreset(t *testing.T) {
 		"peak memory read":                    s.Wall.PeakRSSBytes > 0,
 		"wall time and throughput measured":   s.Wall.RunSeconds > 0 && s.Wall.ParcelsPerSecond > 0,
 		"hourly series cover the whole run":   len(s.Hourly.Occupancy) >= 24*4 && s.Occupancy.Peak > 0,
-		"the attacker guessed all along":      s.Attack.GuessesPerAttacker >= 0.8*float64(s.Attack.Bound.MaxGuesses),
-		"the attacker stayed within the pace": s.Attack.GuessesPerAttacker <= float64(s.Attack.Bound.MaxGuesses),
+		"the attacker guessed all along":      s.Attack.GuessesPerAttacker >= 0.8*float64(s.Attack.Bound.FastestGuesses),
+		"the attacker stayed within the pace": s.Attack.GuessesPerAttacker <= float64(s.Attack.Bound.FastestGuesses),
 	} {
 		if !ok {
 			t.Errorf("%s: not so in %+v", name, p)

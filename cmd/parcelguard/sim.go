@@ -185,8 +185,8 @@ func printSimSummary(e *env, s *sim.Summary, dir string) {
 		s.Wall.SeedSeconds, s.Wall.RunSeconds, s.Wall.ParcelsPerSecond, s.Wall.ServiceCallsPerSecond, float64(s.Wall.PeakRSSBytes)/(1<<20),
 		s.Wall.LoadAverage, s.Wall.GoMaxProcs)
 	a := s.Attack
-	fmt.Fprintf(w, "attack     %d attacker(s): %d guesses (%.1f each, bound %d), %d opened; P(nothing opens) simulated %.9f, analytic bound %.9f (bar %.4f)\n",
-		a.Attackers, a.Guesses, a.GuessesPerAttacker, a.Bound.MaxGuesses, a.Opened, a.SimulatedPNothingOpens, a.Bound.PNothingOpens, sim.Bar)
+	fmt.Fprintf(w, "attack     %d attacker(s): %d guesses (%.1f each, fastest pace %d, bound %d at any pace), %d opened; P(nothing opens) simulated %.9f, analytic bound %.9f (bar %.4f)\n",
+		a.Attackers, a.Guesses, a.GuessesPerAttacker, a.Bound.FastestGuesses, a.Bound.MaxGuesses, a.Opened, a.SimulatedPNothingOpens, a.Bound.PNothingOpens, sim.Bar)
 	fmt.Fprintf(w, "audit      %d chains, %d events, intact: %v\n", s.Audit.Streams, s.Audit.Events, s.Audit.OK)
 	fmt.Fprintf(w, "report     %s, %s\n", filepath.Join(dir, "report.html"), filepath.Join(dir, "summary.json"))
 }
