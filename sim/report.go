@@ -179,7 +179,7 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <tr><td>recipients elsewhere held up (by others' typos and replays)</td><td></td><td>{{.ElsewhereDelayed}}</td></tr>
 <tr><td>their delay p50 / p95 / max (min)</td><td></td><td>{{f1 .ElsewhereDelay.P50}} / {{f1 .ElsewhereDelay.P95}} / {{f1 .ElsewhereDelay.Max}}</td></tr>
 </table>
-<p>Recipients with the QR code are never held up: the guard counts only PIN attempts.</p>
+<p>Recipients with the QR code are never held up: the guard counts only PIN attempts. A PIN user the guard turns away waits out the delay shown once; turned away again, they scan the QR code, as the kiosk suggests.</p>
 {{end}}
 
 <h2>Alarms and audit</h2>
