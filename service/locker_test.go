@@ -153,6 +153,24 @@ func TestPickupLockerBudget(t *testing.T) {
 	}
 }
 
+// Ensure honest mistakes spread over a busy day drain away: a wrong code
+// every 20 minutes all day never blocks the kiosk, and the recipient whose
+// turn comes next opens at once.
+func TestPickupHonestMistakesDrain(t *testing.T) {
+	f := newFixture(t, parcelguard.SizeS)
+	p, pin := f.deposited("PG-3002")
+	for i := range 3 * 12 {
+		if _, err := f.svc.Pickup(f.ctx, f.kiosk, f.site.ID, "123456", phone); !errors.Is(err, parcelguard.ErrCodeRejected) {
+			t.Fatalf("mistake %d: %v, want rejected", i+1, err)
+		}
+		f.clock.Advance(20 * time.Minute)
+	}
+	res, err := f.svc.Pickup(f.ctx, f.kiosk, f.site.ID, pin, phone)
+	if err != nil || res.ParcelID != p.ID {
+		t.Fatalf("pickup after a day of others' mistakes: %v, %v", res, err)
+	}
+}
+
 // Ensure that of 200 goroutines presenting the same valid PIN at once,
 // exactly one opens the door.
 func TestPickupConcurrentSameCode(t *testing.T) {
