@@ -11,9 +11,19 @@ import (
 	"github.com/parcelguard/parcelguard/service"
 )
 
+// Attack paces (Config.AttackPace).
+const (
+	PaceFastest = "fastest"
+	PacePatient = "patient"
+)
+
 // attacker stands at one site's kiosk and types random PINs and phone
-// digits as fast as the site's guard lets anyone: right away while the
-// failures are free, then the moment each imposed delay ends.
+// digits. At the fastest pace it guesses as fast as the site's guard lets
+// anyone: right away while the failures are free, then the moment each
+// imposed delay ends. At the patient pace it spends the free budget, then
+// guesses once per leak interval, when one level has drained: never
+// blocked, never alarmed, and over a storage period the most guesses the
+// guard admits (parcelguard.MaxGuesses).
 type attacker struct {
 	site      *siteRec
 	from, to  time.Time
@@ -28,6 +38,9 @@ type attacker struct {
 	// pace is the pause between guesses while failures cost nothing
 	// (typing a PIN takes a few seconds).
 	pace time.Duration
+	// patient waits a leak interval after each guess once the free
+	// budget is spent.
+	patient bool
 }
 
 // startAttackers places the attackers at the largest sites.
@@ -40,7 +53,8 @@ func (w *World) startAttackers() {
 	from := w.start.Add(w.cfg.AttackStart)
 	for _, s := range bySize[:w.cfg.Attackers] {
 		s.attacked = true
-		a := &attacker{site: s, from: from, to: from.Add(w.cfg.AttackFor), pace: 5 * time.Second}
+		a := &attacker{site: s, from: from, to: from.Add(w.cfg.AttackFor), pace: 5 * time.Second,
+			patient: w.cfg.AttackPace == PacePatient}
 		w.attacks = append(w.attacks, a)
 		w.Schedule(from, func(ctx context.Context, w *World) { w.guess(ctx, a) })
 	}
@@ -64,6 +78,9 @@ func (w *World) guess(ctx context.Context, a *attacker) {
 		return err
 	})
 	next := now.Add(a.pace)
+	if a.patient && a.guesses+1 >= parcelguard.GuardFreeFailures {
+		next = now.Add(parcelguard.GuardLeakInterval)
+	}
 	switch {
 	case err == nil:
 		a.guesses++
@@ -74,6 +91,10 @@ func (w *World) guess(ctx context.Context, a *attacker) {
 		a.blocked++
 		w.stats.count(sAttackBlocked, now, 1)
 		next = now.Add(max(retryAfter(err), time.Second))
+		if a.patient {
+			// Someone else's failure pushed the level up: let it drain.
+			next = next.Add(parcelguard.GuardLeakInterval)
+		}
 	case errCode(err) == parcelguard.EREJECTED || errCode(err) == parcelguard.ELOCKED:
 		a.guesses++
 		w.stats.count(sGuesses, now, 1)

@@ -97,6 +97,34 @@ func TestSmallPreset(t *testing.T) {
 		a.Guesses, a.SimulatedPNothingOpens, a.Bound.PNothingOpens)
 }
 
+// Ensure the patient attacker, who guesses once per leak interval after
+// the free budget, makes about the most guesses the guard admits without
+// an alarm, never more than the bound, and opens nothing. Recipients make
+// no mistakes here: others' failures would raise the level under the
+// attacker, who cannot see it.
+func TestPatientAttacker(t *testing.T) {
+	cfg, err := sim.Preset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Parcels, cfg.AttackPace, cfg.TypoShare, cfg.ReplayShare = 60, sim.PacePatient, 0, 0
+	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Engine: "sqlite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	a := s.Attack
+	if a.GuessesPerAttacker < 0.9*float64(a.Bound.UnalarmedGuesses) || a.GuessesPerAttacker > float64(a.Bound.MaxGuesses) {
+		t.Errorf("%.1f guesses per attacker, want about %d and at most %d", a.GuessesPerAttacker, a.Bound.UnalarmedGuesses, a.Bound.MaxGuesses)
+	}
+	if a.Alarms != 0 || a.Opened != 0 || !a.MeetsBar {
+		t.Errorf("patient attack: %+v", a)
+	}
+	t.Logf("patient attacker: %d guesses (bound %d), %d turned away, %d alarms", a.Guesses, a.Bound.MaxGuesses, a.Blocked, a.Alarms)
+}
+
 // Ensure the checker can fail: a compartment emptied behind the service's
 // back (no parcel taken out, no event) makes the run report violations.
 func TestInjectedViolationFails(t *testing.T) {
