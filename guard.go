@@ -116,6 +116,9 @@ func (p GuardPolicy) Level(g *LockerGuard, now time.Time) int {
 	if g.Failures <= 0 {
 		return 0
 	}
+	if p.Leak <= 0 { // an invalid policy never drains rather than divide by zero
+		return g.Failures
+	}
 	from := g.LastFailure
 	if g.BlockedUntil.After(from) {
 		from = g.BlockedUntil

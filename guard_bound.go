@@ -32,16 +32,19 @@ type GuessLimit struct {
 // Unalarmed come from an exact search over every pacing (dynamic
 // programming over time and level), so they hold for any attacker,
 // including one who waits for the level to drain between guesses.
-// p must be valid (Validate).
-func MaxGuesses(p GuardPolicy, period time.Duration) GuessLimit {
+// An invalid policy (Validate) has no bound and is an error.
+func MaxGuesses(p GuardPolicy, period time.Duration) (GuessLimit, error) {
 	var l GuessLimit
+	if err := p.Validate(); err != nil {
+		return l, err
+	}
 	if period <= 0 {
-		return l
+		return l, nil
 	}
 	l.Fastest, l.AlarmAt = fastestGuesses(p, period)
 	l.Max = searchGuesses(p, period, math.MaxInt)
 	l.Unalarmed = searchGuesses(p, period, p.AlarmAt-1)
-	return l
+	return l, nil
 }
 
 // fastestGuesses runs the guard with a guess the moment each block ends.

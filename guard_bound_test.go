@@ -16,7 +16,7 @@ import (
 // computation must be able to say so.
 func TestGuessingBar(t *testing.T) {
 	const compartments = 200
-	l := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, parcelguard.DefaultStoragePeriod)
+	l := maxGuesses(t, parcelguard.DefaultGuardPolicy, parcelguard.DefaultStoragePeriod)
 	if l.AlarmAt == 0 || l.AlarmAt > 10 {
 		t.Errorf("fastest pace alarmed at guess %d, want within 10", l.AlarmAt)
 	}
@@ -31,6 +31,28 @@ func TestGuessingBar(t *testing.T) {
 		t.Errorf("without the phone factor P(nothing opens) = %.7f, should miss the bar", np)
 	}
 	t.Logf("72 h: %+v; P(nothing opens) at %d compartments = %.7f", l, compartments, p)
+}
+
+// maxGuesses is parcelguard.MaxGuesses for a policy that must be valid.
+func maxGuesses(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, p parcelguard.GuardPolicy, period time.Duration) parcelguard.GuessLimit {
+	t.Helper()
+	l, err := parcelguard.MaxGuesses(p, period)
+	if err != nil {
+		t.Fatalf("MaxGuesses(%+v, %v): %v", p, period, err)
+	}
+	return l
+}
+
+// Ensure an invalid policy has no bound rather than a misleading one.
+func TestMaxGuessesInvalidPolicy(t *testing.T) {
+	p := parcelguard.DefaultGuardPolicy
+	p.Leak = 0
+	if l, err := parcelguard.MaxGuesses(p, time.Hour); err == nil {
+		t.Fatalf("invalid policy bounded at %+v", l)
+	}
 }
 
 // Ensure the limits of short periods, worked out by hand for the default
@@ -53,7 +75,7 @@ func TestMaxGuessesTable(t *testing.T) {
 		{32 * time.Minute, parcelguard.GuessLimit{Max: 10, Fastest: 10, AlarmAt: 10, Unalarmed: 10}},
 	}
 	for _, tt := range tests {
-		if got := parcelguard.MaxGuesses(p, tt.period); got != tt.want {
+		if got := maxGuesses(t, p, tt.period); got != tt.want {
 			t.Errorf("MaxGuesses(%v) = %+v, want %+v", tt.period, got, tt.want)
 		}
 	}
@@ -66,7 +88,7 @@ func TestMaxGuessesTable(t *testing.T) {
 func TestMaxGuessesPatient(t *testing.T) {
 	p := parcelguard.DefaultGuardPolicy
 	period := parcelguard.DefaultStoragePeriod
-	l := parcelguard.MaxGuesses(p, period)
+	l := maxGuesses(t, p, period)
 	patient := patientGuesses(p, period)
 	if l.Max < patient || l.Unalarmed < patient {
 		t.Fatalf("%+v below the patient attacker's %d", l, patient)
@@ -113,7 +135,7 @@ func TestMaxGuessesProperty(t *testing.T) {
 		p.MaxDelay = p.MinDelay << rapid.IntRange(0, 7).Draw(t, "doublings")
 		p.AlarmAt = p.FreeFailures + rapid.IntRange(1, 8).Draw(t, "alarmAfterFree")
 		period := time.Duration(rapid.IntRange(1, 6*60).Draw(t, "periodMinutes")) * time.Minute
-		l := parcelguard.MaxGuesses(p, period)
+		l := maxGuesses(t, p, period)
 		if l.Fastest > l.Max || l.Unalarmed > l.Max {
 			t.Fatalf("%+v", l)
 		}

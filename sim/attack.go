@@ -161,7 +161,10 @@ const Bar = parcelguard.GuessingBar
 // Bound computes the analytic bar for a full locker of compartments
 // compartments over period.
 func Bound(compartments int, period time.Duration, phoneFactor bool) AttackBound {
-	l := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, period)
+	l, err := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, period)
+	if err != nil { // cannot happen for the default policy; no bound, no bar
+		return AttackBound{Compartments: compartments, Period: period.String()}
+	}
 	pn := parcelguard.PNothingOpens(l.Max, compartments, phoneFactor)
 	return AttackBound{Compartments: compartments, Period: period.String(), MaxGuesses: l.Max, FastestGuesses: l.Fastest,
 		AlarmAtGuess: l.AlarmAt, UnalarmedGuesses: l.Unalarmed, PerGuess: parcelguard.GuessOdds(compartments, phoneFactor),

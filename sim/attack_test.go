@@ -11,7 +11,10 @@ import (
 // and a full locker of 200 compartments stays shut with probability
 // >= 99.99 % with the phone factor, not without it.
 func TestBound(t *testing.T) {
-	l := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, parcelguard.DefaultStoragePeriod)
+	l, err := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, parcelguard.DefaultStoragePeriod)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := Bound(200, parcelguard.DefaultStoragePeriod, true)
 	if b.MaxGuesses != l.Max || b.FastestGuesses != l.Fastest || b.UnalarmedGuesses != l.Unalarmed || b.AlarmAtGuess != l.AlarmAt {
 		t.Errorf("bound %+v, domain limit %+v", b, l)
