@@ -283,7 +283,7 @@ func TestWrongCodeAndLockout(t *testing.T) {
 				t.Fatal("locked out before any wrong-code message")
 			}
 			got := status(t, res)
-			if !regexp.MustCompile(`^Zu viele falsche Versuche\. Bitte versuchen Sie es in (\d+ Sekunden|1 Minute|\d+ Minuten) erneut\.$`).MatchString(got) {
+			if !regexp.MustCompile(`^Zu viele falsche Versuche\. Bitte versuchen Sie es in (\d+ Sekunden|1 Minute|\d+ Minuten) erneut oder scannen Sie den QR-Code aus Ihrer Nachricht\.$`).MatchString(got) {
 				t.Fatalf("lockout message %q", got)
 			}
 			if ra := res.header.Get("Retry-After"); ra == "" || ra == "0" {
@@ -328,8 +328,8 @@ func TestFailureMessages(t *testing.T) {
 		{kiosk.ErrOffline, 503, "The locker cannot check codes right now. Please try again in a few minutes."},
 		{context.DeadlineExceeded, 503, "The locker cannot check codes right now. Please try again in a few minutes."},
 		{kiosk.ErrExpired, 410, "This code has expired. The parcel is going back to the sender; please contact the carrier."},
-		{&kiosk.LockedOutError{RetryAfter: 30 * time.Second}, 429, "Too many wrong attempts. Please try again in 30 seconds."},
-		{&kiosk.LockedOutError{RetryAfter: 61 * time.Second}, 429, "Too many wrong attempts. Please try again in 2 minutes."},
+		{&kiosk.LockedOutError{RetryAfter: 30 * time.Second}, 429, "Too many wrong attempts. Please try again in 30 seconds, or scan the QR code from your message."},
+		{&kiosk.LockedOutError{RetryAfter: 61 * time.Second}, 429, "Too many wrong attempts. Please try again in 2 minutes, or scan the QR code from your message."},
 		{fmt.Errorf("wrapped: %w", kiosk.ErrWrongCode), 422, "The code was not accepted. Please check the code and the phone digits and try again."},
 		{errors.New("disk on fire"), 500, "Something went wrong. Please try again."},
 	}

@@ -124,10 +124,19 @@ func TestPickupLockerBudget(t *testing.T) {
 	if !errors.As(err, &throttled) || throttled.Code != parcelguard.ETHROTTLED || throttled.RetryAfter != parcelguard.GuardMinDelay {
 		t.Fatalf("after budget: %v, want throttled for %v", err, parcelguard.GuardMinDelay)
 	}
-	// Keep guessing at the fastest allowed pace until the alarm.
-	for range parcelguard.GuardAlarmAt {
-		f.clock.Advance(time.Hour)
-		_, _ = f.svc.Pickup(f.ctx, f.kiosk, f.site.ID, "123456", phone)
+	// Keep guessing at the fastest allowed pace, the moment each block
+	// ends, until well past the alarm.
+	for guesses := parcelguard.GuardFreeFailures + 1; guesses < parcelguard.GuardAlarmAt+3; {
+		f.clock.Advance(throttled.RetryAfter)
+		_, err := f.svc.Pickup(f.ctx, f.kiosk, f.site.ID, "123456", phone)
+		switch {
+		case errors.Is(err, parcelguard.ErrCodeRejected):
+			guesses++
+			throttled = &parcelguard.Error{} // retry at once, to learn the new block
+		case errors.As(err, &throttled) && throttled.Code == parcelguard.ETHROTTLED:
+		default:
+			t.Fatalf("guess %d: %v", guesses+1, err)
+		}
 	}
 	alarms := 0
 	err = f.db.View(f.ctx, func(tx parcelguard.Tx) error {
@@ -141,6 +150,24 @@ func TestPickupLockerBudget(t *testing.T) {
 	})
 	if err != nil || alarms != 1 {
 		t.Fatalf("%d alarms (%v), want 1", alarms, err)
+	}
+}
+
+// Ensure honest mistakes spread over a busy day drain away: a wrong code
+// every 20 minutes all day never blocks the kiosk, and the recipient whose
+// turn comes next opens at once.
+func TestPickupHonestMistakesDrain(t *testing.T) {
+	f := newFixture(t, parcelguard.SizeS)
+	p, pin := f.deposited("PG-3002")
+	for i := range 3 * 12 {
+		if _, err := f.svc.Pickup(f.ctx, f.kiosk, f.site.ID, "123456", phone); !errors.Is(err, parcelguard.ErrCodeRejected) {
+			t.Fatalf("mistake %d: %v, want rejected", i+1, err)
+		}
+		f.clock.Advance(20 * time.Minute)
+	}
+	res, err := f.svc.Pickup(f.ctx, f.kiosk, f.site.ID, pin, phone)
+	if err != nil || res.ParcelID != p.ID {
+		t.Fatalf("pickup after a day of others' mistakes: %v, %v", res, err)
 	}
 }
 

@@ -116,6 +116,7 @@ func (s *Service) pickup(ctx context.Context, tx parcelguard.Tx, p parcelguard.P
 		return res, nil, err
 	}
 	delay, alarm := guard.Fail(now)
+	// The guard's level: the locker's failures not yet drained by quiet.
 	fail.Data["locker_failures"] = strconv.Itoa(guard.Failures)
 	if delay > 0 {
 		fail.Data["delay"] = delay.String()

@@ -341,7 +341,7 @@ func (w *World) markReturned(ctx context.Context, idx int) {
 // recipientVisit is a recipient at the site's kiosk: with the QR code from
 // the tracking page, or with the PIN from the notice and the phone digits
 // (mistyping it once, some of them). A kiosk held by the guard's delay makes
-// them wait and try again; the wait is recorded.
+// them wait and try again, once; the wait is recorded.
 func (w *World) recipientVisit(ctx context.Context, idx int) {
 	w.mu.Lock()
 	p := &w.parcels[idx]
@@ -394,10 +394,22 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 			w.Schedule(now.Add(w.cfg.Tick), func(ctx context.Context, w *World) { w.replay(ctx, idx, pin, token) })
 		}
 	case errCode(err) == parcelguard.ETHROTTLED:
+		// They wait out the delay the kiosk shows once; turned away again
+		// (someone else's failure started a new block), they scan the QR
+		// code from their message, as the kiosk suggests: the guard never
+		// blocks it (SECURITY.md 9).
 		wait := max(retryAfter(err), time.Second)
 		w.mu.Lock()
-		p.waited += int32(wait / time.Second)
+		again := p.waited > 0
+		if again {
+			p.flags |= fQR
+		} else {
+			p.waited += int32(wait / time.Second)
+		}
 		w.mu.Unlock()
+		if again {
+			wait = 0
+		}
 		w.Schedule(now.Add(wait), func(ctx context.Context, w *World) { w.recipientVisit(ctx, idx) })
 	case errCode(err) == parcelguard.EREJECTED || errCode(err) == parcelguard.ENOTFOUND || errCode(err) == parcelguard.ECONFLICT:
 		// Refused, or no active code to show: fine after the deadline or

@@ -11,9 +11,19 @@ import (
 	"github.com/parcelguard/parcelguard/service"
 )
 
+// Attack paces (Config.AttackPace).
+const (
+	PaceFastest = "fastest"
+	PacePatient = "patient"
+)
+
 // attacker stands at one site's kiosk and types random PINs and phone
-// digits as fast as the site's guard lets anyone: right away while the
-// failures are free, then the moment each imposed delay ends.
+// digits. At the fastest pace it guesses as fast as the site's guard lets
+// anyone: right away while the failures are free, then the moment each
+// imposed delay ends. At the patient pace it spends the free budget, then
+// guesses once per leak interval, when one level has drained: never
+// blocked, never alarmed, and over a storage period the most guesses the
+// guard admits (parcelguard.MaxGuesses).
 type attacker struct {
 	site      *siteRec
 	from, to  time.Time
@@ -28,6 +38,9 @@ type attacker struct {
 	// pace is the pause between guesses while failures cost nothing
 	// (typing a PIN takes a few seconds).
 	pace time.Duration
+	// patient waits a leak interval after each guess once the free
+	// budget is spent.
+	patient bool
 }
 
 // startAttackers places the attackers at the largest sites.
@@ -40,7 +53,8 @@ func (w *World) startAttackers() {
 	from := w.start.Add(w.cfg.AttackStart)
 	for _, s := range bySize[:w.cfg.Attackers] {
 		s.attacked = true
-		a := &attacker{site: s, from: from, to: from.Add(w.cfg.AttackFor), pace: 5 * time.Second}
+		a := &attacker{site: s, from: from, to: from.Add(w.cfg.AttackFor), pace: 5 * time.Second,
+			patient: w.cfg.AttackPace == PacePatient}
 		w.attacks = append(w.attacks, a)
 		w.Schedule(from, func(ctx context.Context, w *World) { w.guess(ctx, a) })
 	}
@@ -64,6 +78,9 @@ func (w *World) guess(ctx context.Context, a *attacker) {
 		return err
 	})
 	next := now.Add(a.pace)
+	if a.patient && a.guesses+1 >= parcelguard.GuardFreeFailures {
+		next = now.Add(parcelguard.GuardLeakInterval)
+	}
 	switch {
 	case err == nil:
 		a.guesses++
@@ -74,10 +91,14 @@ func (w *World) guess(ctx context.Context, a *attacker) {
 		a.blocked++
 		w.stats.count(sAttackBlocked, now, 1)
 		next = now.Add(max(retryAfter(err), time.Second))
+		if a.patient {
+			// Someone else's failure pushed the level up: let it drain.
+			next = next.Add(parcelguard.GuardLeakInterval)
+		}
 	case errCode(err) == parcelguard.EREJECTED || errCode(err) == parcelguard.ELOCKED:
 		a.guesses++
 		w.stats.count(sGuesses, now, 1)
-		a.logNothing += math.Log1p(-guessOdds(active, true))
+		a.logNothing += math.Log1p(-parcelguard.GuessOdds(active, true))
 	default:
 		w.Unexpected("attacker pickup at "+s.id, err)
 	}
@@ -111,61 +132,41 @@ func (w *World) attackerOpened(ctx context.Context, res *service.PickupResult) {
 	w.pickedUp(ctx, idx, res, "attacker")
 }
 
-// guessOdds is the chance that one random guess opens a compartment at a
-// locker with active pickup grants: the PIN must be one of the active
-// PINs (unique per locker, out of 10^6) and, with the phone factor, the
-// four phone digits must match too (1 in 10^4).
-func guessOdds(active int, phoneFactor bool) float64 {
-	p := float64(active) / 1e6
-	if phoneFactor {
-		p /= 1e4
-	}
-	return p
-}
-
-// MaxGuesses is how many failed attempts the locker guard admits in d at
-// the fastest possible pace, and at which attempt it alarms the operator.
-// It runs the guard policy itself, so it follows any change to it.
-func MaxGuesses(d time.Duration) (guesses, alarmAt int) {
-	g := &parcelguard.LockerGuard{SiteID: "bound"}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	end := now.Add(d)
-	for {
-		now = now.Add(g.Blocked(now))
-		if !now.Before(end) {
-			return guesses, alarmAt
-		}
-		guesses++
-		if _, alarm := g.Fail(now); alarm && alarmAt == 0 {
-			alarmAt = guesses
-		}
-	}
-}
-
-// AttackBound is the analytic bar of SECURITY.md 9: an attacker guessing
-// at the guard's fastest pace for a whole storage period at a full locker
-// of the given size.
+// AttackBound is the analytic bar of SECURITY.md 9 for a full locker of
+// Compartments compartments over Period, from the domain's bound
+// (parcelguard.MaxGuesses, parcelguard.PNothingOpens) for the guard policy
+// every locker uses.
 type AttackBound struct {
-	Compartments int     `json:"compartments"`
-	Period       string  `json:"period"`
-	MaxGuesses   int     `json:"max_guesses"`
-	AlarmAtGuess int     `json:"alarm_at_guess"`
-	PerGuess     float64 `json:"p_open_per_guess"`
-	// PNothingOpens is the probability that no guess opens anything; the
-	// bar is >= 0.9999.
+	Compartments int    `json:"compartments"`
+	Period       string `json:"period"`
+	// MaxGuesses is the most guesses any pacing gets through the guard in
+	// Period: the bound. FastestGuesses is the pace the simulated attacker
+	// keeps (every guess the moment the kiosk allows), AlarmAtGuess which
+	// of those raises the alarm, and UnalarmedGuesses the most a patient
+	// attacker makes without ever raising it.
+	MaxGuesses       int     `json:"max_guesses"`
+	FastestGuesses   int     `json:"fastest_guesses"`
+	AlarmAtGuess     int     `json:"alarm_at_guess"`
+	UnalarmedGuesses int     `json:"unalarmed_guesses"`
+	PerGuess         float64 `json:"p_open_per_guess"`
+	// PNothingOpens is the probability that none of MaxGuesses guesses
+	// opens anything; the bar is >= 0.9999.
 	PNothingOpens float64 `json:"p_nothing_opens"`
 	MeetsBar      bool    `json:"meets_bar"`
 }
 
 // Bar is the required probability that nothing opens.
-const Bar = 0.9999
+const Bar = parcelguard.GuessingBar
 
 // Bound computes the analytic bar for a full locker of compartments
 // compartments over period.
 func Bound(compartments int, period time.Duration, phoneFactor bool) AttackBound {
-	g, alarm := MaxGuesses(period)
-	p := guessOdds(compartments, phoneFactor)
-	pn := math.Exp(float64(g) * math.Log1p(-p))
-	return AttackBound{Compartments: compartments, Period: period.String(), MaxGuesses: g, AlarmAtGuess: alarm,
-		PerGuess: p, PNothingOpens: pn, MeetsBar: pn >= Bar}
+	l, err := parcelguard.MaxGuesses(parcelguard.DefaultGuardPolicy, period)
+	if err != nil { // cannot happen for the default policy; no bound, no bar
+		return AttackBound{Compartments: compartments, Period: period.String()}
+	}
+	pn := parcelguard.PNothingOpens(l.Max, compartments, phoneFactor)
+	return AttackBound{Compartments: compartments, Period: period.String(), MaxGuesses: l.Max, FastestGuesses: l.Fastest,
+		AlarmAtGuess: l.AlarmAt, UnalarmedGuesses: l.Unalarmed, PerGuess: parcelguard.GuessOdds(compartments, phoneFactor),
+		PNothingOpens: pn, MeetsBar: pn >= Bar}
 }

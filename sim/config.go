@@ -61,6 +61,11 @@ type Config struct {
 	Attackers   int           `json:"attackers"`
 	AttackStart time.Duration `json:"attack_start"`
 	AttackFor   time.Duration `json:"attack_for"`
+	// AttackPace is how attackers pace their guesses: PaceFastest (each
+	// the moment the kiosk allows) or PacePatient (the free budget, then
+	// one guess per leak interval, which never raises the alarm and makes
+	// the most guesses over a storage period).
+	AttackPace string `json:"attack_pace"`
 
 	// Tick is the simulated time step; Drain is how long the simulation
 	// runs on after the last arrival and a full storage period.
@@ -99,6 +104,7 @@ func Preset(name string) (Config, error) {
 		ReturnAfter:    6 * time.Hour,
 		AttackStart:    8 * time.Hour,
 		AttackFor:      parcelguard.DefaultStoragePeriod,
+		AttackPace:     PaceFastest,
 		Tick:           time.Minute,
 		Drain:          12 * time.Hour,
 		Workers:        64,
@@ -175,6 +181,7 @@ func (c Config) Validate() error {
 	check(c.RoundEvery >= c.Tick && c.RoundEvery > 0, "courier rounds must be at least one tick apart")
 	check(c.ReturnAfter >= 0, "return time must not be negative")
 	check(c.Attackers >= 0 && c.Attackers <= c.Sites, "attackers must be between 0 and the number of sites")
+	check(c.AttackPace == PaceFastest || c.AttackPace == PacePatient, "attack pace must be "+PaceFastest+" or "+PacePatient)
 	check(c.Tick >= time.Second && c.Tick <= time.Hour, "tick must be between 1 s and 1 h")
 	check(c.Workers >= 1 && c.Workers <= 4096, "workers must be 1 to 4096")
 	check(c.SweepPeriod >= c.Tick, "the sweep period must be at least one tick")

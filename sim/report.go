@@ -165,10 +165,10 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <p>{{.Attackers}} attacker(s), each at one of the largest lockers, typing random PINs and phone digits as fast as the locker guard allows for {{$.S.Config.AttackFor}}.</p>
 <table>
 <tr><th></th><th>analytic bound</th><th>simulated</th></tr>
-<tr><td>guesses per attacker</td><td>{{.Bound.MaxGuesses}} (fastest pace, {{.Bound.Period}})</td><td>{{f1 .GuessesPerAttacker}}</td></tr>
+<tr><td>guesses per attacker</td><td>{{.Bound.FastestGuesses}} at the fastest pace; at most {{.Bound.MaxGuesses}} at any pace ({{.Bound.UnalarmedGuesses}} without an alarm) in {{.Bound.Period}}</td><td>{{f1 .GuessesPerAttacker}}</td></tr>
 <tr><td>active grants at the locker</td><td>{{.Bound.Compartments}} (full)</td><td>as occupied at each guess</td></tr>
 <tr><td>P(a guess opens a compartment)</td><td>{{sci .Bound.PerGuess}}</td><td></td></tr>
-<tr><td>P(nothing opens)</td><td>{{prob .Bound.PNothingOpens}}</td><td>{{prob .SimulatedPNothingOpens}}</td></tr>
+<tr><td>P(nothing opens)</td><td>{{prob .Bound.PNothingOpens}} (after {{.Bound.MaxGuesses}} guesses)</td><td>{{prob .SimulatedPNothingOpens}}</td></tr>
 <tr><td>bar: P(nothing opens) ≥ 0.9999</td><td class="{{if .Bound.MeetsBar}}ok{{else}}bad{{end}}">{{if .Bound.MeetsBar}}met{{else}}missed{{end}}</td><td class="{{if .MeetsBar}}ok{{else}}bad{{end}}">{{if .MeetsBar}}met{{else}}missed{{end}}</td></tr>
 <tr><td>compartments opened by attackers</td><td></td><td>{{.Opened}}</td></tr>
 <tr><td>guesses made / attempts turned away</td><td></td><td>{{.Guesses}} / {{.Blocked}}</td></tr>
@@ -179,7 +179,7 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 <tr><td>recipients elsewhere held up (by others' typos and replays)</td><td></td><td>{{.ElsewhereDelayed}}</td></tr>
 <tr><td>their delay p50 / p95 / max (min)</td><td></td><td>{{f1 .ElsewhereDelay.P50}} / {{f1 .ElsewhereDelay.P95}} / {{f1 .ElsewhereDelay.Max}}</td></tr>
 </table>
-<p>Recipients with the QR code are never held up: the guard counts only PIN attempts.</p>
+<p>Recipients with the QR code are never held up: the guard counts only PIN attempts. A PIN user the guard turns away waits out the delay shown once; turned away again, they scan the QR code, as the kiosk suggests.</p>
 {{end}}
 
 <h2>Alarms and audit</h2>
