@@ -347,6 +347,12 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 	p := &w.parcels[idx]
 	s := w.sites[p.site]
 	id, flags, deadline := p.id.String(), p.flags, time.Unix(p.deadline, 0).UTC()
+	if p.extra&xDelegated != 0 {
+		// The recipient named delegates: the delegate actor plays the
+		// recipient's own visit among theirs.
+		w.mu.Unlock()
+		return
+	}
 	p.flags |= fArrived
 	w.mu.Unlock()
 	now := w.Now()
@@ -474,7 +480,7 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 	p.state, p.compartment = pPickedUp, shortID{} // the compartment id is no longer needed
 	s.occupied--
 	s.active--
-	if by != "recipient" {
+	if by == "attacker" {
 		p.flags |= fStolen
 	} else {
 		w.stats.dwell.add(time.Duration(now.Unix()-p.deposited) * time.Second)

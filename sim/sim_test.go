@@ -33,7 +33,7 @@ func TestSmallPreset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Engine: "sqlite"})
+	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Engine: "sqlite", Actors: sim.PresetActors(cfg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +61,9 @@ func TestSmallPreset(t *testing.T) {
 		"hourly series cover the whole run":   len(s.Hourly.Occupancy) >= 24*4 && s.Occupancy.Peak > 0,
 		"the attacker guessed all along":      s.Attack.GuessesPerAttacker >= 0.8*float64(s.Attack.Bound.MaxGuesses),
 		"the attacker stayed within the pace": s.Attack.GuessesPerAttacker <= float64(s.Attack.Bound.MaxGuesses),
+		"doorstep shipments delivered":        s.Doorstep != nil && s.Doorstep.Delivered > 0 && s.Doorstep.StillOpen == 0,
+		"delegates took parcels":              s.LockerDelegates != nil && s.LockerDelegates.PickedUpByDelegate > 0,
+		"later delegate codes refused":        s.LockerDelegates != nil && s.LockerDelegates.LaterCodesRefused == 2*s.LockerDelegates.Parcels,
 	} {
 		if !ok {
 			t.Errorf("%s: not so in %+v", name, p)
@@ -82,7 +85,8 @@ func TestSmallPreset(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := html.String()
-	for _, want := range []string{"<svg", "no invariant violated", "P(nothing opens)", "Compartments in use"} {
+	for _, want := range []string{"<svg", "no invariant violated", "P(nothing opens)", "Compartments in use",
+		"Doorstep deliveries per simulated hour", "Failed doorstep attempts by reason", "Locker delegates"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -136,6 +136,11 @@ const (
 	fArrived // the recipient came at least once
 )
 
+// Parcel flags of parcelRec.extra.
+const (
+	xDelegated uint8 = 1 << iota // the recipient named delegates (see actors_delegate.go)
+)
+
 // parcelRec is the model of one parcel: 112 bytes without a pointer, so
 // millions of them cost little and the garbage collector never scans them.
 type parcelRec struct {
@@ -145,6 +150,7 @@ type parcelRec struct {
 	size        uint8
 	state       pstate
 	flags       uint8
+	extra       uint8  // more flags (x…), in what was padding
 	notes       uint32 // notifications received, one bit each (see notify.go)
 	announced   int64  // unix seconds
 	deposited   int64
