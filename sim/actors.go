@@ -466,11 +466,13 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 	case res.ParcelID != p.id.String():
 		w.Violation("wrong_door", "%s of %s opened the compartment of parcel %s", by, p.id, res.ParcelID)
 		return
+	case p.state != pDeposited:
+		// Checked before the door: a parcel no longer in the locker has
+		// no compartment in the model.
+		w.Violation("grant_reused", "%s opened %s, which is %s in the simulation (a grant opened twice)", by, p.id, pstateNames[p.state])
+		return
 	case res.CompartmentID != p.compartment.String():
 		w.Violation("wrong_door", "%s of %s opened compartment %s, the parcel is in %s", by, p.id, res.CompartmentID, p.compartment)
-		return
-	case p.state != pDeposited:
-		w.Violation("grant_reused", "%s opened %s, which is %s in the simulation (a grant opened twice)", by, p.id, pstateNames[p.state])
 		return
 	case !now.Before(time.Unix(p.deadline, 0)):
 		w.Violation("pickup_after_deadline", "%s opened %s at %s, after its deadline %s", by, p.id, now.Format(time.RFC3339),
