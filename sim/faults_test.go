@@ -152,7 +152,7 @@ func TestFaultPickupAfterDeadline(t *testing.T) {
 		var id string
 		var deadline time.Time
 		if idx >= 0 {
-			id, deadline = w.parcels[idx].id.String(), time.Unix(w.parcels[idx].deadline, 0)
+			id, deadline = w.parcels[idx].id.String(), unixAt(w.parcels[idx].deadline)
 		}
 		w.mu.Unlock()
 		if idx < 0 {

@@ -42,7 +42,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 		mets: metrics.New(reg), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5a5a)), queue: map[int64][]Action{},
 		start: cfg.Start}
 	w.tick.Store(-1)
-	w.parcels = make([]parcelRec, 0, cfg.Parcels)
+	parcels, freeParcels := parcelModel(cfg.Parcels)
+	defer freeParcels() // after the summary, which copies what it needs
+	w.parcels = parcels
 	w.checks = &checker{w: w}
 	w.stats = newStats(cfg.Start, cfg.Duration())
 	w.svc = service.New(service.Config{Store: w.store, Clock: w.clock, Keys: keys, Metrics: w.mets})
