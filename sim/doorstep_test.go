@@ -14,6 +14,7 @@ import (
 // there with the PIN of the deposit notice — with every refusal that must
 // happen happening, and no invariant violated.
 func TestDoorstepActor(t *testing.T) {
+	t.Parallel()
 	cfg, err := sim.Preset("small")
 	if err != nil {
 		t.Fatal(err)

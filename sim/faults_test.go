@@ -58,6 +58,7 @@ func faultConfig(t *testing.T) Config {
 // Ensure a tampered audit event (its data rewritten in the database) is
 // flagged by the audit verification at the end.
 func TestFaultTamperedAuditEvent(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sim.db")
 	by := faultRun(t, faultConfig(t), path, nil, func(ctx context.Context, w *World) (bool, error) {
 		if w.stats.total(sPickedUp) == 0 {
@@ -85,6 +86,7 @@ func TestFaultTamperedAuditEvent(t *testing.T) {
 // and compartment are put back behind the service's back, so the used
 // code presented again opens the door a second time.
 func TestFaultGrantUsedTwice(t *testing.T) {
+	t.Parallel()
 	cfg := faultConfig(t)
 	cfg.ReplayShare, cfg.QRShare = 1, 0 // every recipient tries their PIN again a tick after the pickup
 	by := faultRun(t, cfg, filepath.Join(t.TempDir(), "sim.db"), nil, func(ctx context.Context, w *World) (bool, error) {
@@ -138,6 +140,7 @@ func TestFaultGrantUsedTwice(t *testing.T) {
 // grant are extended and its expiry cancelled behind the service's back,
 // and its recipient comes an hour after the deadline they were given.
 func TestFaultPickupAfterDeadline(t *testing.T) {
+	t.Parallel()
 	cfg := faultConfig(t)
 	cfg.Delay.Never = 1 // nobody comes but the one recipient scheduled below
 	by := faultRun(t, cfg, filepath.Join(t.TempDir(), "sim.db"), nil, func(ctx context.Context, w *World) (bool, error) {
@@ -190,6 +193,7 @@ func TestFaultPickupAfterDeadline(t *testing.T) {
 // Ensure a doorstep shipment's attempts raised behind the service's back
 // beyond what happened are caught.
 func TestFaultDoorstepAttempts(t *testing.T) {
+	t.Parallel()
 	cfg := faultConfig(t)
 	dc := DefaultDoorstep(20)
 	dc.AbsentShare = 1 // every attempt fails

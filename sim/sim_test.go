@@ -29,6 +29,7 @@ func openStore(t *testing.T) *sqlite.DB {
 // service with no invariant violation, attackers within the bar, and a
 // report that renders.
 func TestSmallPreset(t *testing.T) {
+	t.Parallel()
 	cfg, err := sim.Preset("small")
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +105,7 @@ func TestSmallPreset(t *testing.T) {
 // Ensure the checker can fail: a compartment emptied behind the service's
 // back (no parcel taken out, no event) makes the run report violations.
 func TestInjectedViolationFails(t *testing.T) {
+	t.Parallel()
 	cfg, err := sim.Preset("small")
 	if err != nil {
 		t.Fatal(err)
