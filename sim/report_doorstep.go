@@ -45,7 +45,7 @@ sent out on the courier's morning route, attempted during the day; the carrier a
 {{end}}{{range .DoorstepCharts}}{{.}}
 {{end}}{{with .S.LockerDelegates}}
 <h2>Locker delegates</h2>
-<p>{{.Parcels}} recipients named two delegates each; the recipient and both delegates came to the locker one after another. The first code used must end the others.</p>
+<p>{{.Parcels}} recipients named two delegates each; two of the three came to the locker one after the other. The first code used must end the others.</p>
 <table>
 <tr><td>codes read by delegates from their messages</td><td>{{.CodesRead}}</td></tr>
 <tr><td>taken by a delegate / by the recipient</td><td>{{.PickedUpByDelegate}} / {{.PickedUpByRecipient}}</td></tr>

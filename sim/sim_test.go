@@ -64,7 +64,7 @@ func TestSmallPreset(t *testing.T) {
 		"the attacker stayed within the pace": s.Attack.GuessesPerAttacker <= float64(s.Attack.Bound.MaxGuesses),
 		"doorstep shipments delivered":        s.Doorstep != nil && s.Doorstep.Delivered > 0 && s.Doorstep.StillOpen == 0,
 		"delegates took parcels":              s.LockerDelegates != nil && s.LockerDelegates.PickedUpByDelegate > 0,
-		"later delegate codes refused":        s.LockerDelegates != nil && s.LockerDelegates.LaterCodesRefused == 2*s.LockerDelegates.Parcels,
+		"later delegate codes refused":        s.LockerDelegates != nil && s.LockerDelegates.LaterCodesRefused == s.LockerDelegates.Parcels,
 	} {
 		if !ok {
 			t.Errorf("%s: not so in %+v", name, p)
