@@ -333,7 +333,7 @@ func codeIn(text string) string {
 	if m == nil {
 		return ""
 	}
-	return m[1]
+	return strings.Clone(m[1]) // not a slice of the message, which it would keep alive
 }
 
 // draw is shipment i's uniform number for attempt a and purpose salt.
@@ -1027,7 +1027,7 @@ func (d *Doorstep) ClaimMessage(_ context.Context, w *World, r *notify.Rendered)
 		}
 		rec.pw, rec.pwDate, rec.pwMsgs = code, parcelguard.DeliveryDateOf(w.Now(), d.loc), rec.pwMsgs+1
 		if len(parts) == 3 {
-			rec.pwID = parts[1]
+			rec.pwID = strings.Clone(parts[1])
 		}
 	case r.Kind == parcelguard.MessageDeposit:
 		rec.pin = codeIn(r.Text)
