@@ -45,6 +45,7 @@ type delegRec struct {
 	codes  [3]string // the recipient's PIN and the delegates' codes, as read from their messages
 	grants [2]string // the delegates' grant ids
 	winner int8      // who opened the compartment, -1 before
+	visits int8      // visits done
 }
 
 // NewLockerDelegates returns the actor; share of the recipients who get a
@@ -186,7 +187,8 @@ func (l *LockerDelegates) ClaimMessage(_ context.Context, w *World, r *notify.Re
 	return false
 }
 
-// visit is one of the three at the locker's kiosk with their code.
+// visit is one of the three at the locker's kiosk with their code; after
+// both visits the parcel's record is dropped.
 func (l *LockerDelegates) visit(ctx context.Context, idx, who int) {
 	w := l.w
 	w.mu.Lock()
@@ -219,9 +221,16 @@ func (l *LockerDelegates) visit(ctx context.Context, idx, who int) {
 		rec.winner = int8(who)
 	}
 	l.mu.Unlock()
-	switch {
-	case errCode(err) == parcelguard.ETHROTTLED:
+	if errCode(err) == parcelguard.ETHROTTLED {
 		w.Schedule(w.Now().Add(max(retryAfter(err), time.Second)), func(ctx context.Context, w *World) { l.visit(ctx, idx, who) })
+		return
+	}
+	l.mu.Lock()
+	if rec.visits++; rec.visits == 2 {
+		delete(l.recs, int32(idx))
+	}
+	l.mu.Unlock()
+	switch {
 	case err == nil && winner >= 0:
 		w.Violation("delegate_superseded", "the %s of %s opened its compartment after the %s had taken the parcel", whoNames[who], id, whoNames[winner])
 	case err == nil:
