@@ -145,9 +145,10 @@ const (
 	nHookPickedUp
 )
 
-// doorRec is the model of one doorstep shipment.
+// doorRec is the model of one doorstep shipment: without a pointer, so
+// it lives outside the Go heap like the parcel records (model_mem.go).
 type doorRec struct {
-	id       string
+	pid      shortID
 	lat, lon float64
 	site     int32 // the site the address is near
 	size     uint8
@@ -163,14 +164,49 @@ type doorRec struct {
 	notes    uint16
 	date     parcelguard.DeliveryDate // out for, or rescheduled to
 	// The recipient's delivery passwords as read from their messages.
-	pw, pwID, oldPW string
-	pwDate          parcelguard.DeliveryDate
+	pw, oldPW code6
+	pwID      shortID
+	pwDate    parcelguard.DeliveryDate
 	// Today's delegate: the password shown on the recipient's page, and
 	// the one the delegate read in their message.
-	delegID, delegShown, delegPW string
-	lockerSite                   int32 // -1 unless redirected
-	compartment                  string
-	pin                          string // read from the locker's deposit notice
+	delegID             shortID
+	delegShown, delegPW code6
+	lockerSite          int32 // -1 unless redirected
+	compartment         shortID
+	pin                 code6 // read from the locker's deposit notice
+}
+
+// id is the shipment's parcel id.
+func (r *doorRec) id() string { return r.pid.String() }
+
+// code6 is a 6-digit code kept as a number: 0 for none, else the code + 1.
+type code6 uint32
+
+// codeOf keeps s (0 if it is not 6 digits).
+func codeOf(s string) code6 {
+	if len(s) != 6 {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return code6(n + 1)
+}
+
+// String returns the code ("" for none).
+func (c code6) String() string {
+	if c == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%06d", int(c)-1)
+}
+
+// packed keeps an id the service made; ids are parcelguard ids, which
+// always pack.
+func packed(s string) shortID {
+	x, _ := packID(s)
+	return x
 }
 
 // Doorstep is the actor of the doorstep shipments: the carrier announcing
@@ -193,6 +229,7 @@ type Doorstep struct {
 	msgs    map[string]int    // notifications by kind or webhook type
 	// histories counts the audit histories Finish checked.
 	histories int
+	free      func() // releases recs (Report, the last to use them, calls it)
 
 	st doorStats
 }
@@ -247,7 +284,8 @@ func (d *Doorstep) Start(ctx context.Context, w *World) error {
 	}
 	r := rand.New(rand.NewPCG(w.cfg.Seed, 0xd0025)) // its own stream: the locker parcels stay as they were
 	c := d.cfg
-	d.recs = make([]doorRec, c.Shipments)
+	d.recs, d.free = offHeap[doorRec](c.Shipments)
+	d.recs = d.recs[:c.Shipments]
 	window := time.Duration(w.cfg.ArrivalDays) * 24 * time.Hour
 	for i := range d.recs {
 		site := w.pickSite(r.Float64())
@@ -419,7 +457,7 @@ func (d *Doorstep) announce(ctx context.Context, i int) {
 		w.Violation("doorstep_policy", "shipment %s with password flag %v got password reason %q", dp.Parcel.ID, rec.needsPW, dp.Doorstep.PasswordReason)
 	}
 	d.mu.Lock()
-	d.recs[i].id, d.recs[i].state = dp.Parcel.ID, dAnnounced
+	d.recs[i].pid, d.recs[i].state = packed(dp.Parcel.ID), dAnnounced
 	d.mu.Unlock()
 	d.st.announced.Add(1)
 }
@@ -446,7 +484,7 @@ func (d *Doorstep) route(_ context.Context, day parcelguard.DeliveryDate) {
 func (d *Doorstep) out(ctx context.Context, i, seq int) {
 	w := d.w
 	d.mu.Lock()
-	id := d.recs[i].id
+	id := d.recs[i].id()
 	d.mu.Unlock()
 	var dp *service.DoorstepParcel
 	err := w.retryConflict(func() error {
@@ -474,7 +512,7 @@ func (d *Doorstep) out(ctx context.Context, i, seq int) {
 	}
 	rec.state, rec.date = dOut, today
 	rec.daysOut++
-	rec.delegID, rec.delegShown, rec.delegPW = "", "", ""
+	rec.delegID, rec.delegShown, rec.delegPW = shortID{}, 0, 0
 	rec.outcome, rec.variant = d.outcomeOf(i, int(rec.attempts), rec)
 	o := rec.outcome
 	if o == oSkip {
@@ -505,7 +543,7 @@ func (d *Doorstep) out(ctx context.Context, i, seq int) {
 func (d *Doorstep) nameDelegate(ctx context.Context, i int) {
 	w := d.w
 	d.mu.Lock()
-	id := d.recs[i].id
+	id := d.recs[i].id()
 	d.mu.Unlock()
 	var view *service.DelegateView
 	err := w.timed("doorstep_delegate", func() error {
@@ -527,8 +565,8 @@ func (d *Doorstep) nameDelegate(ctx context.Context, i int) {
 	d.st.delegates.Add(1)
 	d.mu.Lock()
 	rec := &d.recs[i]
-	rec.delegID, rec.delegShown = view.ID, view.Code
-	if rec.delegPW != "" && rec.delegPW != view.Code {
+	rec.delegID, rec.delegShown = packed(view.ID), codeOf(view.Code)
+	if rec.delegPW != 0 && rec.delegPW != rec.delegShown {
 		w.Violation("delegate_code", "the delegate of %s read another password than the recipient's page shows", id)
 	}
 	d.mu.Unlock()
@@ -551,7 +589,7 @@ func (d *Doorstep) visit(ctx context.Context, i int) {
 	rec := d.recs[i] // a copy: the fields the visit needs
 	d.mu.Unlock()
 	if rec.state != dOut || rec.date != today {
-		w.Violation("doorstep_state", "the courier came to %s on %s, which is %s for %s in the simulation", rec.id, today, dstateNames[rec.state], rec.date)
+		w.Violation("doorstep_state", "the courier came to %s on %s, which is %s for %s in the simulation", rec.id(), today, dstateNames[rec.state], rec.date)
 		return
 	}
 	pos := d.near(&rec, false)
@@ -565,12 +603,12 @@ func (d *Doorstep) visit(ctx context.Context, i int) {
 		var dp *service.DoorstepParcel
 		err := w.retryConflict(func() error {
 			return w.timed("doorstep_fail_attempt", func() (err error) {
-				dp, err = w.svc.FailAttempt(ctx, w.courier, rec.id, reason, pos)
+				dp, err = w.svc.FailAttempt(ctx, w.courier, rec.id(), reason, pos)
 				return err
 			})
 		})
 		if err != nil {
-			w.Unexpected("failed attempt of "+rec.id, err)
+			w.Unexpected("failed attempt of "+rec.id(), err)
 			return
 		}
 		d.failed(i, dp, reason)
@@ -589,19 +627,19 @@ func (d *Doorstep) farClaim(ctx context.Context, i int, rec *doorRec, reason par
 		reason = parcelguard.ReasonNotAtHome
 	}
 	err := w.timed("doorstep_fail_attempt", func() error {
-		_, err := w.svc.FailAttempt(ctx, w.courier, rec.id, reason, d.near(rec, true))
+		_, err := w.svc.FailAttempt(ctx, w.courier, rec.id(), reason, d.near(rec, true))
 		return err
 	})
 	if errCode(err) != parcelguard.EFORBIDDEN {
-		w.Violation("doorstep_far_attempt", "a failed attempt of %s claimed 5 km away was answered %v, not forbidden", rec.id, err)
+		w.Violation("doorstep_far_attempt", "a failed attempt of %s claimed 5 km away was answered %v, not forbidden", rec.id(), err)
 		return
 	}
-	dp, err := d.read(ctx, rec.id)
+	dp, err := d.read(ctx, rec.id())
 	if err != nil {
 		return
 	}
 	if dp.Parcel.State != parcelguard.ParcelOutForDelivery || dp.Doorstep.Attempts != int(rec.attempts) {
-		w.Violation("doorstep_far_attempt", "a refused claim from 5 km away left %s %s with %d attempts (was %d)", rec.id,
+		w.Violation("doorstep_far_attempt", "a refused claim from 5 km away left %s %s with %d attempts (was %d)", rec.id(),
 			dp.Parcel.State, dp.Doorstep.Attempts, rec.attempts)
 		return
 	}
@@ -646,31 +684,31 @@ func otherCode(pw string, k int) string {
 func (d *Doorstep) lockout(ctx context.Context, i int, rec *doorRec, pos service.Position) {
 	w := d.w
 	for k := 1; k <= parcelguard.MaxDoorstepPasswordFailures; k++ {
-		_, err := d.verify(ctx, rec.id, otherCode(rec.pw, k), pos)
+		_, err := d.verify(ctx, rec.id(), otherCode(rec.pw.String(), k), pos)
 		want := parcelguard.EREJECTED
 		if k == parcelguard.MaxDoorstepPasswordFailures {
 			want = parcelguard.ELOCKED
 		}
 		if err == nil {
-			w.Violation("doorstep_two_proofs", "a wrong password delivered %s", rec.id)
+			w.Violation("doorstep_two_proofs", "a wrong password delivered %s", rec.id())
 			return
 		}
 		if errCode(err) != want {
-			w.Violation("doorstep_lockout", "wrong password %d of %s answered %v, want %s", k, rec.id, err, want)
+			w.Violation("doorstep_lockout", "wrong password %d of %s answered %v, want %s", k, rec.id(), err, want)
 			return
 		}
 	}
 	d.st.lockouts.Add(1)
-	dp, err := d.read(ctx, rec.id)
+	dp, err := d.read(ctx, rec.id())
 	if err != nil {
 		return
 	}
 	d.failed(i, dp, parcelguard.ReasonWrongPassword)
-	if rec.pw == "" {
+	if rec.pw == 0 {
 		return
 	}
-	if _, err := d.verify(ctx, rec.id, rec.pw, pos); err == nil {
-		w.Violation("password_after_lockout", "the recipient's password of %s verified after the day's passwords were disabled", rec.id)
+	if _, err := d.verify(ctx, rec.id(), rec.pw.String(), pos); err == nil {
+		w.Violation("password_after_lockout", "the recipient's password of %s verified after the day's passwords were disabled", rec.id())
 		return
 	}
 	d.st.afterLockoutRefused.Add(1)
@@ -682,45 +720,45 @@ func (d *Doorstep) handover(ctx context.Context, i int, rec *doorRec, pos servic
 	w := d.w
 	pw, wantID, holder := "", "", parcelguard.PasswordHolder("")
 	if rec.needsPW {
-		pw, wantID, holder = rec.pw, rec.pwID, parcelguard.HolderRecipient
+		pw, wantID, holder = rec.pw.String(), rec.pwID.String(), parcelguard.HolderRecipient
 		if rec.outcome == oDelegate {
-			pw, wantID, holder = rec.delegPW, rec.delegID, parcelguard.HolderDelegate
+			pw, wantID, holder = rec.delegPW.String(), rec.delegID.String(), parcelguard.HolderDelegate
 		}
 		if pw == "" || (holder == parcelguard.HolderRecipient && rec.pwDate != today) {
-			w.Violation("notification_lost", "the %s of %s has no delivery password for %s", holder, rec.id, today)
+			w.Violation("notification_lost", "the %s of %s has no delivery password for %s", holder, rec.id(), today)
 			return
 		}
 		if rec.variant&vTypo != 0 {
-			if _, err := d.verify(ctx, rec.id, mistype(pw), pos); errCode(err) != parcelguard.EREJECTED {
-				w.Violation("doorstep_typo", "a mistyped password of %s was answered %v", rec.id, err)
+			if _, err := d.verify(ctx, rec.id(), mistype(pw), pos); errCode(err) != parcelguard.EREJECTED {
+				w.Violation("doorstep_typo", "a mistyped password of %s was answered %v", rec.id(), err)
 				return
 			}
 			d.st.typoRefused.Add(1)
 		}
-		if rec.variant&vStale != 0 && rec.oldPW != "" && rec.oldPW != pw {
-			_, err := d.verify(ctx, rec.id, rec.oldPW, pos)
+		if rec.variant&vStale != 0 && rec.oldPW != 0 && rec.oldPW.String() != pw {
+			_, err := d.verify(ctx, rec.id(), rec.oldPW.String(), pos)
 			if err == nil {
-				w.Violation("password_after_day", "an earlier day's password delivered %s on %s", rec.id, today)
+				w.Violation("password_after_day", "an earlier day's password delivered %s on %s", rec.id(), today)
 				d.delivered(i, nil, "", "", rec)
 				return
 			}
 			if errCode(err) != parcelguard.EREJECTED {
-				w.Violation("password_after_day", "an earlier day's password of %s was answered %v", rec.id, err)
+				w.Violation("password_after_day", "an earlier day's password of %s was answered %v", rec.id(), err)
 				return
 			}
 			d.st.staleRefused.Add(1)
 			w.checks.ok()
 		}
 	}
-	proof, err := d.verify(ctx, rec.id, pw, pos)
+	proof, err := d.verify(ctx, rec.id(), pw, pos)
 	if err != nil {
-		w.Violation("doorstep_refused", "the %s of %s told today's password at the door and was refused: %v", holder, rec.id, err)
+		w.Violation("doorstep_refused", "the %s of %s told today's password at the door and was refused: %v", holder, rec.id(), err)
 		return
 	}
 	d.delivered(i, proof, holder, wantID, rec)
 	if rec.variant&vReplay != 0 {
-		if _, err := d.verify(ctx, rec.id, pw, pos); err == nil {
-			w.Violation("doorstep_two_proofs", "%s was delivered twice", rec.id)
+		if _, err := d.verify(ctx, rec.id(), pw, pos); err == nil {
+			w.Violation("doorstep_two_proofs", "%s was delivered twice", rec.id())
 			return
 		}
 		d.st.replaysRefused.Add(1)
@@ -734,11 +772,11 @@ func (d *Doorstep) delivered(i int, proof *parcelguard.DoorstepProof, holder par
 	d.mu.Lock()
 	rec := &d.recs[i]
 	if rec.state != dOut {
-		w.Violation("doorstep_two_proofs", "%s delivered while %s in the simulation", rec.id, dstateNames[rec.state])
+		w.Violation("doorstep_two_proofs", "%s delivered while %s in the simulation", rec.id(), dstateNames[rec.state])
 	}
 	first := rec.attempts == 0
 	rec.state = dDelivered
-	rec.pw, rec.oldPW, rec.delegPW, rec.delegShown = "", "", "", "" // no longer needed
+	rec.pw, rec.oldPW, rec.delegPW, rec.delegShown = 0, 0, 0, 0 // no longer needed
 	d.mu.Unlock()
 	d.st.delivered.Add(1)
 	d.hour(d.st.hDelivered)
@@ -752,12 +790,12 @@ func (d *Doorstep) delivered(i int, proof *parcelguard.DoorstepProof, holder par
 		return
 	}
 	switch {
-	case proof.ParcelID != seen.id:
-		w.Violation("doorstep_proof", "the proof of %s names parcel %s", seen.id, proof.ParcelID)
+	case proof.ParcelID != seen.id():
+		w.Violation("doorstep_proof", "the proof of %s names parcel %s", seen.id(), proof.ParcelID)
 	case proof.Holder != holder:
-		w.Violation("doorstep_proof", "the proof of %s names holder %q, the password was the %s's", seen.id, proof.Holder, holder)
+		w.Violation("doorstep_proof", "the proof of %s names holder %q, the password was the %s's", seen.id(), proof.Holder, holder)
 	case proof.PasswordID != wantID:
-		w.Violation("password_after_day", "%s was delivered with password %s, today's is %s", seen.id, proof.PasswordID, wantID)
+		w.Violation("password_after_day", "%s was delivered with password %s, today's is %s", seen.id(), proof.PasswordID, wantID)
 	default:
 		w.checks.ok()
 	}
@@ -779,34 +817,34 @@ func (d *Doorstep) failed(i int, dp *service.DoorstepParcel, reason parcelguard.
 	n := int(rec.attempts)
 	switch {
 	case dp.Doorstep.Attempts != n:
-		w.Violation("doorstep_attempts", "%s has %d failed attempts in the store, the simulation saw %d", rec.id, dp.Doorstep.Attempts, n)
+		w.Violation("doorstep_attempts", "%s has %d failed attempts in the store, the simulation saw %d", rec.id(), dp.Doorstep.Attempts, n)
 	case n > d.max:
-		w.Violation("doorstep_attempts", "%s failed %d times, the carrier's limit is %d", rec.id, n, d.max)
+		w.Violation("doorstep_attempts", "%s failed %d times, the carrier's limit is %d", rec.id(), n, d.max)
 	case dp.Doorstep.LastReason != reason:
-		w.Violation("doorstep_attempts", "%s failed as %s, recorded as %s", rec.id, reason, dp.Doorstep.LastReason)
+		w.Violation("doorstep_attempts", "%s failed as %s, recorded as %s", rec.id(), reason, dp.Doorstep.LastReason)
 	default:
 		w.checks.ok()
 	}
 	switch dp.Parcel.State {
 	case parcelguard.ParcelRescheduled:
 		if n >= d.max {
-			w.Violation("doorstep_attempts", "%s rescheduled after its last attempt (%d of %d)", rec.id, n, d.max)
+			w.Violation("doorstep_attempts", "%s rescheduled after its last attempt (%d of %d)", rec.id(), n, d.max)
 		}
 		prev := rec.date
 		rec.state, rec.date = dRescheduled, dp.Doorstep.Date
 		if !prev.Before(rec.date) || !parcelguard.IsWorkingDay(doorstepCountry, rec.date) {
-			w.Violation("doorstep_reschedule", "%s rescheduled from %s to %s, not a later working day", rec.id, prev, rec.date)
+			w.Violation("doorstep_reschedule", "%s rescheduled from %s to %s, not a later working day", rec.id(), prev, rec.date)
 		}
 	case parcelguard.ParcelRedirectedToLocker:
 		if n != d.max {
-			w.Violation("doorstep_attempts", "%s redirected after %d of %d attempts", rec.id, n, d.max)
+			w.Violation("doorstep_attempts", "%s redirected after %d of %d attempts", rec.id(), n, d.max)
 		}
 		si, ok := d.siteIdx[dp.Parcel.SiteID]
 		if !ok || dp.Parcel.CompartmentID == "" {
-			w.Violation("redirect_no_grant", "%s redirected to %q without a compartment of the network", rec.id, dp.Parcel.SiteID)
+			w.Violation("redirect_no_grant", "%s redirected to %q without a compartment of the network", rec.id(), dp.Parcel.SiteID)
 			return
 		}
-		rec.state, rec.lockerSite, rec.compartment = dRedirected, si, dp.Parcel.CompartmentID
+		rec.state, rec.lockerSite, rec.compartment = dRedirected, si, packed(dp.Parcel.CompartmentID)
 		w.mu.Lock()
 		w.sites[si].reserved++
 		w.mu.Unlock()
@@ -815,13 +853,13 @@ func (d *Doorstep) failed(i int, dp *service.DoorstepParcel, reason parcelguard.
 		w.Schedule(w.Now().Add(d.cfg.RedirectDepositAfter), func(ctx context.Context, w *World) { d.depositRedirected(ctx, i) })
 	case parcelguard.ParcelReturned:
 		if n != d.max {
-			w.Violation("doorstep_attempts", "%s returned after %d of %d attempts", rec.id, n, d.max)
+			w.Violation("doorstep_attempts", "%s returned after %d of %d attempts", rec.id(), n, d.max)
 		}
 		rec.state = dReturned
 		d.st.returned.Add(1)
 		d.hour(d.st.hReturned)
 	default:
-		w.Violation("doorstep_state", "%s is %s after a failed attempt", rec.id, dp.Parcel.State)
+		w.Violation("doorstep_state", "%s is %s after a failed attempt", rec.id(), dp.Parcel.State)
 	}
 }
 
@@ -840,7 +878,7 @@ func (d *Doorstep) BetweenTicks(ctx context.Context, w *World) {
 	d.mu.Unlock()
 	for _, i := range due {
 		d.mu.Lock()
-		id := d.recs[i].id
+		id := d.recs[i].id()
 		d.mu.Unlock()
 		dp, err := d.read(ctx, id)
 		if err != nil {
@@ -864,17 +902,17 @@ func (d *Doorstep) depositRedirected(ctx context.Context, i int) {
 	var x *parcelguard.Parcel
 	err := w.retryConflict(func() error {
 		return w.timed("deposit_redirected", func() (err error) {
-			x, err = w.svc.Deposit(ctx, w.courier, rec.id)
+			x, err = w.svc.Deposit(ctx, w.courier, rec.id())
 			return err
 		})
 	})
 	if err != nil {
-		w.Unexpected("deposit redirected "+rec.id, err)
+		w.Unexpected("deposit redirected "+rec.id(), err)
 		return
 	}
 	s := w.sites[rec.lockerSite]
-	if x.State != parcelguard.ParcelDeposited || x.SiteID != s.id || x.CompartmentID != rec.compartment {
-		w.Violation("redirect_no_grant", "redirected %s deposited as %s at %s/%s, reserved at %s/%s", rec.id, x.State, x.SiteID, x.CompartmentID, s.id, rec.compartment)
+	if x.State != parcelguard.ParcelDeposited || x.SiteID != s.id || x.CompartmentID != rec.compartment.String() {
+		w.Violation("redirect_no_grant", "redirected %s deposited as %s at %s/%s, reserved at %s/%s", rec.id(), x.State, x.SiteID, x.CompartmentID, s.id, rec.compartment)
 	}
 	w.mu.Lock()
 	s.reserved--
@@ -887,11 +925,11 @@ func (d *Doorstep) depositRedirected(ctx context.Context, i int) {
 	d.st.redirectDeposited.Add(1)
 	var grants []*parcelguard.Grant
 	err = w.store.View(ctx, func(tx parcelguard.Tx) (err error) {
-		grants, err = tx.GrantsOfParcel(ctx, rec.id)
+		grants, err = tx.GrantsOfParcel(ctx, rec.id())
 		return err
 	})
 	if err != nil {
-		w.Unexpected("grants of "+rec.id, err)
+		w.Unexpected("grants of "+rec.id(), err)
 		return
 	}
 	active := 0
@@ -901,7 +939,7 @@ func (d *Doorstep) depositRedirected(ctx context.Context, i int) {
 		}
 	}
 	if active != 1 {
-		w.Violation("redirect_no_grant", "redirected %s deposited at %s has %d active pickup grants", rec.id, s.id, active)
+		w.Violation("redirect_no_grant", "redirected %s deposited at %s has %d active pickup grants", rec.id(), s.id, active)
 		return
 	}
 	w.checks.ok()
@@ -918,7 +956,7 @@ func (d *Doorstep) lockerVisit(ctx context.Context, i int) {
 	phone := doorPhone(i)
 	var res *service.PickupResult
 	err := w.timed("pickup_redirected", func() (err error) {
-		res, err = w.svc.Pickup(ctx, s.kiosk, s.id, rec.pin, phone[len(phone)-parcelguard.PhoneFactorDigits:])
+		res, err = w.svc.Pickup(ctx, s.kiosk, s.id, rec.pin.String(), phone[len(phone)-parcelguard.PhoneFactorDigits:])
 		return err
 	})
 	switch {
@@ -926,10 +964,10 @@ func (d *Doorstep) lockerVisit(ctx context.Context, i int) {
 		w.Schedule(w.Now().Add(max(retryAfter(err), time.Second)), func(ctx context.Context, w *World) { d.lockerVisit(ctx, i) })
 		return
 	case err != nil:
-		w.Violation("recipient_refused", "recipient of redirected %s refused at %s: %v", rec.id, s.id, err)
+		w.Violation("recipient_refused", "recipient of redirected %s refused at %s: %v", rec.id(), s.id, err)
 		return
-	case res.ParcelID != rec.id || res.CompartmentID != rec.compartment:
-		w.Violation("wrong_door", "the PIN of redirected %s opened %s of parcel %s", rec.id, res.CompartmentID, res.ParcelID)
+	case res.ParcelID != rec.id() || res.CompartmentID != rec.compartment.String():
+		w.Violation("wrong_door", "the PIN of redirected %s opened %s of parcel %s", rec.id(), res.CompartmentID, res.ParcelID)
 		return
 	}
 	w.mu.Lock()
@@ -938,9 +976,9 @@ func (d *Doorstep) lockerVisit(ctx context.Context, i int) {
 	w.mu.Unlock()
 	d.mu.Lock()
 	if d.recs[i].state != dDeposited {
-		w.Violation("grant_reused", "redirected %s opened while %s in the simulation", rec.id, dstateNames[d.recs[i].state])
+		w.Violation("grant_reused", "redirected %s opened while %s in the simulation", rec.id(), dstateNames[d.recs[i].state])
 	}
-	d.recs[i].state, d.recs[i].pin = dPickedUp, ""
+	d.recs[i].state, d.recs[i].pin = dPickedUp, 0
 	d.mu.Unlock()
 	d.st.redirectPickedUp.Add(1)
 	d.hour(d.st.hPickedUp)
@@ -998,7 +1036,7 @@ func (d *Doorstep) ClaimMessage(_ context.Context, w *World, r *notify.Rendered)
 	rec := &d.recs[i]
 	if once != 0 {
 		if rec.notes&once != 0 {
-			w.Violation("notification_twice", "shipment %s got %s twice (idempotency key %s)", rec.id, kind, r.IdempotencyKey)
+			w.Violation("notification_twice", "shipment %s got %s twice (idempotency key %s)", rec.id(), kind, r.IdempotencyKey)
 			return true
 		}
 		rec.notes |= once
@@ -1008,31 +1046,30 @@ func (d *Doorstep) ClaimMessage(_ context.Context, w *World, r *notify.Rendered)
 	}
 	switch {
 	case delegate && r.Kind == parcelguard.MessageDoorstepDelegate:
-		rec.delegPW = codeIn(r.Text)
-		if rec.delegPW == "" {
-			w.Violation("notification", "the delegate message of %s shows no password", rec.id)
+		rec.delegPW = codeOf(codeIn(r.Text))
+		if rec.delegPW == 0 {
+			w.Violation("notification", "the delegate message of %s shows no password", rec.id())
 		}
-		if rec.delegShown != "" && rec.delegShown != rec.delegPW {
-			w.Violation("delegate_code", "the delegate of %s read another password than the recipient's page shows", rec.id)
+		if rec.delegShown != 0 && rec.delegShown != rec.delegPW {
+			w.Violation("delegate_code", "the delegate of %s read another password than the recipient's page shows", rec.id())
 		}
 	case r.Kind == parcelguard.MessageDoorstepPassword:
-		code := codeIn(r.Text)
-		if code == "" {
-			w.Violation("notification", "the password message of %s shows no password", rec.id)
+		code := codeOf(codeIn(r.Text))
+		if code == 0 {
+			w.Violation("notification", "the password message of %s shows no password", rec.id())
 			return true
 		}
-		parts := strings.Split(r.IdempotencyKey, ":")
 		if rec.pw != code {
 			rec.oldPW = rec.pw
 		}
 		rec.pw, rec.pwDate, rec.pwMsgs = code, parcelguard.DeliveryDateOf(w.Now(), d.loc), rec.pwMsgs+1
-		if len(parts) == 3 {
-			rec.pwID = strings.Clone(parts[1])
+		if parts := strings.Split(r.IdempotencyKey, ":"); len(parts) == 3 {
+			rec.pwID = packed(parts[1])
 		}
 	case r.Kind == parcelguard.MessageDeposit:
-		rec.pin = codeIn(r.Text)
-		if rec.pin == "" || rec.lockerSite < 0 {
-			w.Violation("redirect_no_grant", "the deposit notice of %s shows no PIN (or the parcel was never redirected)", rec.id)
+		rec.pin = codeOf(codeIn(r.Text))
+		if rec.pin == 0 || rec.lockerSite < 0 {
+			w.Violation("redirect_no_grant", "the deposit notice of %s shows no PIN (or the parcel was never redirected)", rec.id())
 			return true
 		}
 		delay := 30*time.Minute + time.Duration(d.draw(i, 99, 3)*float64(8*time.Hour))

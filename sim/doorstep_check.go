@@ -64,10 +64,10 @@ func (d *Doorstep) Finish(ctx context.Context, w *World) {
 		d.mu.Lock()
 		rec := d.recs[i]
 		d.mu.Unlock()
-		if rec.id == "" {
+		if rec.pid == (shortID{}) {
 			continue
 		}
-		dp, err := d.read(ctx, rec.id)
+		dp, err := d.read(ctx, rec.id())
 		if err != nil {
 			continue
 		}
@@ -83,23 +83,23 @@ func (d *Doorstep) checkEnd(ctx context.Context, i int, rec *doorRec, dp *servic
 		w.Violation(kind, format, args...)
 	}
 	if got, want := dp.Parcel.State, dstateNames[rec.state]; got != want {
-		bad("doorstep_state", "shipment %s is %s in the store, %s in the simulation", rec.id, got, want)
+		bad("doorstep_state", "shipment %s is %s in the store, %s in the simulation", rec.id(), got, want)
 	}
 	if (dp.Proof != nil) != (rec.state == dDelivered) {
-		bad("doorstep_two_proofs", "shipment %s (%s) has proof %v", rec.id, dp.Parcel.State, dp.Proof != nil)
+		bad("doorstep_two_proofs", "shipment %s (%s) has proof %v", rec.id(), dp.Parcel.State, dp.Proof != nil)
 	}
 	if a := dp.Doorstep.Attempts; a > d.max || a != int(rec.attempts) {
-		bad("doorstep_attempts", "shipment %s has %d failed attempts in the store (limit %d), the simulation saw %d", rec.id, a, d.max, rec.attempts)
+		bad("doorstep_attempts", "shipment %s has %d failed attempts in the store (limit %d), the simulation saw %d", rec.id(), a, d.max, rec.attempts)
 	}
 	if rec.needsPW && (rec.pwMsgs < rec.daysOut || rec.pwMsgs > rec.daysOut+1) {
-		bad("notification_lost", "shipment %s went out on %d days and its recipient got %d delivery passwords", rec.id, rec.daysOut, rec.pwMsgs)
+		bad("notification_lost", "shipment %s went out on %d days and its recipient got %d delivery passwords", rec.id(), rec.daysOut, rec.pwMsgs)
 	}
 	if rec.state == dRedirected {
-		bad("redirect_no_grant", "redirected shipment %s was never deposited, so its recipient has no pickup grant", rec.id)
+		bad("redirect_no_grant", "redirected shipment %s was never deposited, so its recipient has no pickup grant", rec.id())
 	}
 	if rec.state == dDeposited || rec.state == dPickedUp {
 		if rec.notes&nDeposit == 0 {
-			bad("redirect_no_grant", "redirected shipment %s is in its locker but its recipient never got a PIN", rec.id)
+			bad("redirect_no_grant", "redirected shipment %s is in its locker but its recipient never got a PIN", rec.id())
 		}
 	}
 	if i%w.cfg.AuditSample == 0 {
@@ -116,11 +116,11 @@ func (d *Doorstep) checkHistory(ctx context.Context, rec *doorRec, ok *bool) {
 	w := d.w
 	var evs []*parcelguard.Event
 	err := w.timed("check_history", func() (err error) {
-		evs, err = w.svc.ParcelEvents(ctx, w.operator, rec.id)
+		evs, err = w.svc.ParcelEvents(ctx, w.operator, rec.id())
 		return err
 	})
 	if err != nil {
-		w.Unexpected("history of "+rec.id, err)
+		w.Unexpected("history of "+rec.id(), err)
 		return
 	}
 	failed, delivered := 0, 0
@@ -137,11 +137,11 @@ func (d *Doorstep) checkHistory(ctx context.Context, rec *doorRec, ok *bool) {
 	d.mu.Unlock()
 	if failed != int(rec.attempts) || failed > d.max {
 		*ok = false
-		w.Violation("audit_history", "shipment %s: %d attempt_failed events, the simulation saw %d attempts (limit %d)", rec.id, failed, rec.attempts, d.max)
+		w.Violation("audit_history", "shipment %s: %d attempt_failed events, the simulation saw %d attempts (limit %d)", rec.id(), failed, rec.attempts, d.max)
 	}
 	if want := map[bool]int{true: 1}[rec.state == dDelivered]; delivered != want {
 		*ok = false
-		w.Violation("doorstep_two_proofs", "shipment %s: %d delivery events in its audit history, want %d", rec.id, delivered, want)
+		w.Violation("doorstep_two_proofs", "shipment %s: %d delivery events in its audit history, want %d", rec.id(), delivered, want)
 	}
 }
 
@@ -170,6 +170,12 @@ func (d *Doorstep) Report(s *Summary) {
 		}
 	}
 	out.DeliveredShare = share(out.Delivered, out.Announced)
+	// The last use of the records.
+	out.ShipmentsCheckedAtEnd = len(d.recs)
+	d.recs = nil
+	if d.free != nil {
+		d.free()
+	}
 	hours := int(math.Ceil(s.Config.Duration().Hours()))
 	out.Hourly = map[string][]float64{"delivered": hourlyOf(st.hDelivered, hours), "failed_attempts": hourlyOf(st.hFailed, hours),
 		"redirected": hourlyOf(st.hRedirected, hours), "returned": hourlyOf(st.hReturned, hours),

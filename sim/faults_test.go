@@ -203,7 +203,7 @@ func TestFaultDoorstepAttempts(t *testing.T) {
 		id := ""
 		for i := range door.recs {
 			if door.recs[i].state == dRescheduled {
-				id = door.recs[i].id
+				id = door.recs[i].id()
 				break
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func TestModelFootprint(t *testing.T) {
 	runtime.KeepAlive(w.sites)
 
 	rss0, heap0 = rssNow(t), heapNow()
-	parcels, free := parcelModel(cfg.Parcels)
+	parcels, free := offHeap[parcelRec](cfg.Parcels)
 	defer free()
 	w.parcels = parcels
 	pending := 0
@@ -103,14 +104,49 @@ func TestModelFootprint(t *testing.T) {
 	rss0, heap0 = rssNow(t), heapNow()
 	n := int(float64(cfg.Parcels) * DoorstepShare)
 	d := NewDoorstep(DefaultDoorstep(n))
-	d.recs = make([]doorRec, n)
+	recs, freeRecs := offHeap[doorRec](n)
+	defer freeRecs()
+	d.recs = recs[:n]
 	for i := range d.recs {
 		// A shipment out for delivery with today's and yesterday's
 		// passwords and a delegate's: the most it holds.
-		d.recs[i] = doorRec{id: parcelguard.NewID("par", now), pw: fmt.Sprintf("%06d", i%1e6), pwID: parcelguard.NewID("dpw", now),
-			oldPW: fmt.Sprintf("%06d", (i+1)%1e6), delegID: parcelguard.NewID("dpw", now), delegPW: "123456", delegShown: "123456", lockerSite: -1}
+		d.recs[i] = doorRec{pid: packed(parcelguard.NewID("par", now)), pw: code6(i%1e6 + 1), pwID: packed(parcelguard.NewID("dpw", now)),
+			oldPW: code6((i+1)%1e6 + 1), delegID: packed(parcelguard.NewID("dpw", now)), delegPW: 1, delegShown: 1, lockerSite: -1}
 	}
-	report(fmt.Sprintf("doorstep shipments (%d bytes each + strings)", unsafe.Sizeof(doorRec{})), rss0, heap0, n)
+	report(fmt.Sprintf("doorstep shipments (%d bytes each)", unsafe.Sizeof(doorRec{})), rss0, heap0, n)
 	runtime.KeepAlive(w)
 	runtime.KeepAlive(d)
+}
+
+// Ensure the records kept outside the Go heap hold no pointer: the
+// collector would not see what they point to.
+func TestOffHeapRecordsHoldNoPointer(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[parcelRec](), reflect.TypeFor[doorRec]()} {
+		if path := pointerIn(typ, typ.Name()); path != "" {
+			t.Errorf("%s holds a pointer at %s", typ, path)
+		}
+	}
+	if pointerIn(reflect.TypeFor[struct{ s []byte }](), "x") == "" {
+		t.Error("the check does not find a slice")
+	}
+}
+
+// pointerIn returns the path of the first pointer-holding field of typ ("" if none).
+func pointerIn(typ reflect.Type, path string) string {
+	switch typ.Kind() {
+	case reflect.Struct:
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if p := pointerIn(f.Type, path+"."+f.Name); p != "" {
+				return p
+			}
+		}
+		return ""
+	case reflect.Array:
+		return pointerIn(typ.Elem(), path+"[]")
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr, reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return ""
+	}
+	return path
 }

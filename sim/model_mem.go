@@ -1,20 +1,25 @@
 package sim
 
-// The parcel model of the peak-day preset is a few hundred megabytes to
-// a gigabyte of pointer-free records. In the garbage-collected heap it
-// would count as live heap, and the collector lets the heap grow to twice
-// the live heap before it runs (GOGC=100): the records would double the
-// process's peak memory with garbage they never make. So on Linux they
-// live in an anonymous mapping of their own (model_mem_linux.go), touched
-// page by page as parcels arrive; elsewhere in an ordinary slice.
+import "unsafe"
 
-// parcelModel returns an empty parcel slice with room for n records and
-// the function that releases it (after which it must not be used).
-func parcelModel(n int) ([]parcelRec, func()) {
-	if n > 0 {
-		if s, free, ok := mapParcels(n); ok {
-			return s, free
+// The parcel model of the peak-day preset is about a gigabyte of
+// pointer-free records. In the garbage-collected heap it would count as
+// live heap, and the collector lets the heap grow to twice the live heap
+// before it runs (GOGC=100): the records would double the process's peak
+// memory with garbage they never make. So on Linux they, and the doorstep
+// shipments, live in anonymous mappings of their own (model_mem_linux.go),
+// touched page by page as they fill; elsewhere in ordinary slices.
+
+// offHeap returns an empty slice with room for n values of T outside the
+// Go heap where it can, and the function that releases it (after which
+// it must not be used). T must hold no pointer: the collector never sees
+// the values.
+func offHeap[T any](n int) ([]T, func()) {
+	var zero T
+	if size := int(unsafe.Sizeof(zero)); n > 0 && size > 0 {
+		if b, free, ok := mapBytes(n * size); ok {
+			return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)[:0], free
 		}
 	}
-	return make([]parcelRec, 0, n), func() {}
+	return make([]T, 0, n), func() {}
 }

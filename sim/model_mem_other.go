@@ -2,5 +2,5 @@
 
 package sim
 
-// mapParcels is not available here: the records go into the heap.
-func mapParcels(int) ([]parcelRec, func(), bool) { return nil, nil, false }
+// mapBytes is not available here: the records go into the heap.
+func mapBytes(int) ([]byte, func(), bool) { return nil, nil, false }

@@ -42,7 +42,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 		mets: metrics.New(reg), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5a5a)), queue: map[int64][]Action{},
 		start: cfg.Start}
 	w.tick.Store(-1)
-	parcels, freeParcels := parcelModel(cfg.Parcels)
+	parcels, freeParcels := offHeap[parcelRec](cfg.Parcels)
 	defer freeParcels() // after the summary, which copies what it needs
 	w.parcels = parcels
 	w.checks = &checker{w: w}
