@@ -243,12 +243,33 @@ func (l *LockerDelegates) visit(ctx context.Context, idx, who int) {
 		}
 		w.pickedUp(ctx, idx, res, by)
 		l.othersEnded(ctx, id)
-	case winner >= 0 && (errCode(err) == parcelguard.EREJECTED || errCode(err) == parcelguard.ELOCKED):
+	case (errCode(err) == parcelguard.EREJECTED || errCode(err) == parcelguard.ELOCKED) && (winner >= 0 || l.takenInStore(ctx, id)):
+		// Refused after the parcel was taken (the other may have taken
+		// it in this very tick, its bookkeeping not yet done).
 		l.refusedLater.Add(1)
 		w.checks.ok()
 	default:
 		w.Violation("recipient_refused", "the %s of %s was refused at %s before anyone took the parcel: %v", whoNames[who], id, s.id, err)
 	}
+}
+
+// takenInStore reports whether one of the parcel's pickup grants was used.
+func (l *LockerDelegates) takenInStore(ctx context.Context, parcelID string) bool {
+	var grants []*parcelguard.Grant
+	err := l.w.store.View(ctx, func(tx parcelguard.Tx) (err error) {
+		grants, err = tx.GrantsOfParcel(ctx, parcelID)
+		return err
+	})
+	if err != nil {
+		l.w.Unexpected("grants of "+parcelID, err)
+		return false
+	}
+	for _, g := range grants {
+		if g.Purpose == parcelguard.PurposePickup && g.State == parcelguard.GrantUsed {
+			return true
+		}
+	}
+	return false
 }
 
 // othersEnded checks in the store that, the parcel taken, none of its
