@@ -825,7 +825,13 @@ func (d *Doorstep) failed(i int, dp *service.DoorstepParcel, reason parcelguard.
 	default:
 		w.checks.ok()
 	}
-	switch dp.Parcel.State {
+	state := dp.Parcel.State
+	if state == parcelguard.ParcelOutForDelivery && reason == parcelguard.ReasonNotDelivered {
+		// The end of the day rescheduled it to the day that has just
+		// begun, and the same scheduler pass sent it out again.
+		state = parcelguard.ParcelRescheduled
+	}
+	switch state {
 	case parcelguard.ParcelRescheduled:
 		if n >= d.max {
 			w.Violation("doorstep_attempts", "%s rescheduled after its last attempt (%d of %d)", rec.id(), n, d.max)
@@ -884,8 +890,11 @@ func (d *Doorstep) BetweenTicks(ctx context.Context, w *World) {
 		if err != nil {
 			continue
 		}
-		if dp.Parcel.State == parcelguard.ParcelOutForDelivery {
-			w.Violation("out_past_day", "%s is still out for delivery after its day %s ended", id, dp.Doorstep.Date)
+		d.mu.Lock()
+		day := d.recs[i].date
+		d.mu.Unlock()
+		if dp.Parcel.State == parcelguard.ParcelOutForDelivery && !day.Before(dp.Doorstep.Date) {
+			w.Violation("out_past_day", "%s is still out for delivery after its day %s ended", id, day)
 			continue
 		}
 		d.failed(int(i), dp, parcelguard.ReasonNotDelivered)

@@ -55,3 +55,30 @@ func TestDoorstepActor(t *testing.T) {
 	}
 	t.Logf("doorstep: %+v", d)
 }
+
+// Ensure a busy end of the delivery day holds: with more timers due at
+// midnight than one scheduler batch, the parcels nobody tried are
+// rescheduled and sent out again for the new day in the same pass, and
+// the simulation follows.
+func TestDoorstepBusyMidnight(t *testing.T) {
+	t.Parallel()
+	cfg, err := sim.Preset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sites, cfg.Parcels, cfg.Attackers = 2, 20, 0
+	dc := sim.DefaultDoorstep(400)
+	dc.AbsentShare, dc.FarClaim, dc.Replay = 1, 0, 0 // nobody is ever home: 400 reschedules at each midnight
+	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Actors: []sim.Actor{sim.NewDoorstep(dc)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	d := s.Doorstep
+	if d.Delivered != 0 || d.Redirected+d.Returned != d.Announced || d.ByReason["not_delivered"] == 0 || d.StillOpen != 0 {
+		t.Errorf("doorstep %+v", d)
+	}
+	t.Logf("%d redirected, %d returned, failed by reason %v", d.Redirected, d.Returned, d.ByReason)
+}
