@@ -67,8 +67,8 @@ func TestDoorstepBusyMidnight(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Sites, cfg.Parcels, cfg.Attackers = 2, 20, 0
-	dc := sim.DefaultDoorstep(400)
-	dc.AbsentShare, dc.FarClaim, dc.Replay = 1, 0, 0 // nobody is ever home: 400 reschedules at each midnight
+	dc := sim.DefaultDoorstep(300)
+	dc.AbsentShare, dc.FarClaim, dc.Replay = 1, 0, 0 // nobody is ever home: 300 timers due at the first midnight
 	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Actors: []sim.Actor{sim.NewDoorstep(dc)}})
 	if err != nil {
 		t.Fatal(err)
