@@ -88,7 +88,7 @@ func (w *World) announce(ctx context.Context, idx int) {
 		w.Unexpected("announce "+in.TrackingNumber, fmt.Errorf("parcel id %q longer than %d bytes", x.ID, maxIDLen))
 		return
 	}
-	p.id, p.state, p.announced = id, pAnnounced, now.Unix()
+	p.id, p.state, p.announced = id, pAnnounced, uint32(now.Unix())
 	s.queue = append(s.queue, int32(idx))
 	w.scheduleRoundLocked(s, now)
 	w.mu.Unlock()
@@ -119,7 +119,7 @@ func (w *World) carrierLearnsExpiry(idx int) {
 		w.Violation("expiry", "parcel %s expired while %s in the simulation", p.id, pstateNames[p.state])
 		return
 	}
-	if now.Before(time.Unix(p.deadline, 0)) {
+	if now.Before(unixAt(p.deadline)) {
 		w.Violation("expiry", "parcel %s expired at %s, before its deadline", p.id, now.Format(time.RFC3339))
 	}
 	p.state = pExpired
@@ -255,13 +255,13 @@ func (w *World) depositOne(ctx context.Context, s *siteRec, idx int32, fmu *sync
 		w.Violation("deadline", "parcel %s deposited at %s got deadline %s, want %s", id, now, x.Deadline, want)
 	}
 	w.mu.Lock()
-	p.state, p.deposited, p.deadline = pDeposited, now.Unix(), x.Deadline.Unix()
+	p.state, p.deposited, p.deadline = pDeposited, uint32(now.Unix()), uint32(x.Deadline.Unix())
 	s.reserved--
 	s.occupied++
 	s.active++
 	w.mu.Unlock()
 	w.stats.count(sDeposited, now, 1)
-	w.stats.wait.add(time.Duration(now.Unix()-p.announced) * time.Second)
+	w.stats.wait.add(now.Sub(unixAt(p.announced)))
 	return true
 }
 
@@ -346,7 +346,13 @@ func (w *World) recipientVisit(ctx context.Context, idx int) {
 	w.mu.Lock()
 	p := &w.parcels[idx]
 	s := w.sites[p.site]
-	id, flags, deadline := p.id.String(), p.flags, time.Unix(p.deadline, 0).UTC()
+	id, flags, deadline := p.id.String(), p.flags, unixAt(p.deadline)
+	if p.extra&xDelegated != 0 {
+		// The recipient named delegates: the delegate actor plays the
+		// recipient's own visit among theirs.
+		w.mu.Unlock()
+		return
+	}
 	p.flags |= fArrived
 	w.mu.Unlock()
 	now := w.Now()
@@ -472,24 +478,26 @@ func (w *World) pickedUp(_ context.Context, idx int, res *service.PickupResult, 
 	case res.ParcelID != p.id.String():
 		w.Violation("wrong_door", "%s of %s opened the compartment of parcel %s", by, p.id, res.ParcelID)
 		return
+	case p.state != pDeposited:
+		// Checked before the door: a parcel no longer in the locker has
+		// no compartment in the model.
+		w.Violation("grant_reused", "%s opened %s, which is %s in the simulation (a grant opened twice)", by, p.id, pstateNames[p.state])
+		return
 	case res.CompartmentID != p.compartment.String():
 		w.Violation("wrong_door", "%s of %s opened compartment %s, the parcel is in %s", by, p.id, res.CompartmentID, p.compartment)
 		return
-	case p.state != pDeposited:
-		w.Violation("grant_reused", "%s opened %s, which is %s in the simulation (a grant opened twice)", by, p.id, pstateNames[p.state])
-		return
-	case !now.Before(time.Unix(p.deadline, 0)):
+	case !now.Before(unixAt(p.deadline)):
 		w.Violation("pickup_after_deadline", "%s opened %s at %s, after its deadline %s", by, p.id, now.Format(time.RFC3339),
-			time.Unix(p.deadline, 0).UTC().Format(time.RFC3339))
+			unixAt(p.deadline).Format(time.RFC3339))
 	}
 	w.checks.ok()
 	p.state, p.compartment = pPickedUp, shortID{} // the compartment id is no longer needed
 	s.occupied--
 	s.active--
-	if by != "recipient" {
+	if by == "attacker" {
 		p.flags |= fStolen
 	} else {
-		w.stats.dwell.add(time.Duration(now.Unix()-p.deposited) * time.Second)
+		w.stats.dwell.add(now.Sub(unixAt(p.deposited)))
 		if p.waited > 0 {
 			if s.attacked {
 				w.stats.recipDelay.add(time.Duration(p.waited) * time.Second)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/parcelguard/parcelguard"
 )
 
 // Ensure the arrival curve's CDF runs from 0 to 1 through the hours in
@@ -188,16 +190,22 @@ func TestIdentities(t *testing.T) {
 
 // Ensure ids are kept inline exactly, and a too-long one is refused.
 func TestPackID(t *testing.T) {
-	for _, s := range []string{"", "par_01m97y8vb0gxhk777fd6djjk72", strings.Repeat("x", maxIDLen)} {
+	for _, s := range []string{"", "par_01m97y8vb0gxhk777fd6djjk72", "cmp_7zzzzzzzzzzzzzzzzzzzzzzzzz", "zzz_00000000000000000000000000",
+		parcelguard.NewID("par", time.Now()), strings.Repeat("x", maxIDLen), "par_01M97Y8VB0GXHK777FD6DJJK72"[:maxIDLen]} {
 		x, ok := packID(s)
 		if !ok || x.String() != s {
 			t.Errorf("packID(%q) = %q, %v", s, x, ok)
 		}
 	}
-	if _, ok := packID(strings.Repeat("x", maxIDLen+1)); ok {
-		t.Error("an id longer than maxIDLen was packed")
+	// Too long as text and not a parcelguard id: upper case, a letter
+	// outside the alphabet, more than 128 bits, a digit in the prefix.
+	for _, s := range []string{strings.Repeat("x", maxIDLen+1), "par_01M97Y8VB0GXHK777FD6DJJK72", "par_01m97y8vb0gxhk777fd6djjk7u",
+		"par_8zzzzzzzzzzzzzzzzzzzzzzzzz", "p4r_01m97y8vb0gxhk777fd6djjk72"} {
+		if x, ok := packID(s); ok {
+			t.Errorf("packID(%q) = %q, want refused", s, x)
+		}
 	}
-	if n := unsafe.Sizeof(parcelRec{}); n > 112 {
-		t.Errorf("a parcel record takes %d bytes; the peak-day preset's memory budget assumes 112", n)
+	if n := unsafe.Sizeof(parcelRec{}); n > 72 {
+		t.Errorf("a parcel record takes %d bytes; the peak-day preset's memory budget assumes 72", n)
 	}
 }

@@ -36,6 +36,7 @@ func (w *World) final(ctx context.Context) (*audit.Report, error) {
 	w.checkNotifications()
 	w.checkHistories(ctx)
 	w.attackAlarms(ctx)
+	w.finishActors(ctx)
 	var rep *audit.Report
 	err := w.timed("audit_verify", func() (err error) {
 		rep, err = audit.Verify(ctx, w.store)

@@ -145,6 +145,10 @@ func (w *World) onMessage(ctx context.Context, r *notify.Rendered) {
 	}
 	bit := noteBits[key]
 	if idx < 0 || idx >= len(w.parcels) || bit == 0 {
+		if w.claim(ctx, r) {
+			w.hear(ctx, r)
+			return
+		}
 		w.Violation("notification", "message %s (%s to %s) is for no parcel of the simulation", r.MessageID, key, r.To)
 		return
 	}
@@ -169,11 +173,7 @@ func (w *World) onMessage(ctx context.Context, r *notify.Rendered) {
 	case "webhook/" + string(parcelguard.EventParcelExpired):
 		w.carrierLearnsExpiry(idx)
 	}
-	for _, a := range w.actors {
-		if l, ok := a.(MessageListener); ok {
-			l.OnMessage(ctx, w, r)
-		}
-	}
+	w.hear(ctx, r)
 }
 
 // expectedNotes returns the notifications a parcel in the model's final

@@ -12,7 +12,8 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // Ensure the simulation holds on PostgreSQL too, where concurrent
-// reservations at one site race on optimistic versions.
+// reservations at one site race on optimistic versions, and doorstep
+// changes of one carrier on its audit chain.
 func TestPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster")
@@ -28,7 +29,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Sites, cfg.Parcels = 2, 120
-	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: db, Engine: "postgres"})
+	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: db, Engine: "postgres", Actors: sim.PresetActors(cfg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +38,9 @@ func TestPostgres(t *testing.T) {
 	}
 	if s.Parcels.Deposited != int64(cfg.Parcels) || !s.Audit.OK || s.Attack.Opened != 0 {
 		t.Errorf("parcels %+v, audit %+v, attack opened %d", s.Parcels, s.Audit, s.Attack.Opened)
+	}
+	if d := s.Doorstep; d == nil || d.Delivered == 0 || d.StillOpen != 0 {
+		t.Errorf("doorstep %+v", d)
 	}
 	t.Logf("postgres: %d parcels in %.1f s, %d calls repeated after conflicts", s.Parcels.Arrived, s.Wall.RunSeconds, s.ConflictRetries)
 }

@@ -29,6 +29,8 @@ type reportView struct {
 	Charts  []template.HTML
 	Ops     []opRow
 	PeakMiB float64
+	// DoorstepCharts belong to the doorstep section.
+	DoorstepCharts []template.HTML
 }
 
 type opRow struct {
@@ -79,6 +81,7 @@ func reportData(s *Summary) reportView {
 			{"guesses", "#d62728", h["attacker_guesses"]}, {"turned away", "#ff9896", h["attacker_blocked"]}}),
 		chart("Guessing alarms raised (cumulative)", "", []line{{"alarms", "#9467bd", alarmsCum}}),
 	}
+	v.DoorstepCharts = doorstepCharts(s)
 	names := make([]string, 0, len(s.Latency))
 	for k := range s.Latency {
 		names = append(names, k)
@@ -155,6 +158,7 @@ Result: <span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Verdict}}</span> in {{.S
 </table>
 {{range .Charts}}{{.}}
 {{end}}
+{{template "doorstep" .}}
 <h2>Latency (wall clock, ms)</h2>
 <table><tr><th>operation</th><th>count</th><th>mean</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>
 {{range .Ops}}<tr><td>{{.Name}}</td><td>{{.P.Count}}</td><td>{{f3 .P.Mean}}</td><td>{{f3 .P.P50}}</td><td>{{f3 .P.P95}}</td><td>{{f3 .P.P99}}</td><td>{{f3 .P.Max}}</td></tr>

@@ -42,7 +42,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 		mets: metrics.New(reg), rng: rand.New(rand.NewPCG(cfg.Seed, 0x5a5a)), queue: map[int64][]Action{},
 		start: cfg.Start}
 	w.tick.Store(-1)
-	w.parcels = make([]parcelRec, 0, cfg.Parcels)
+	parcels, freeParcels := offHeap[parcelRec](cfg.Parcels)
+	defer freeParcels() // after the summary, which copies what it needs
+	w.parcels = parcels
 	w.checks = &checker{w: w}
 	w.stats = newStats(cfg.Start, cfg.Duration())
 	w.svc = service.New(service.Config{Store: w.store, Clock: w.clock, Keys: keys, Metrics: w.mets})
@@ -137,9 +139,9 @@ func (w *World) seed(ctx context.Context) error {
 }
 
 func (w *World) seedSite(ctx context.Context, admin parcelguard.Principal, s *siteRec) error {
-	lat, lon := 49.0+float64(s.idx%500)*0.008, 14.2+float64(s.idx/500)*0.12
+	lat, lon := siteLatLon(s.idx)
 	site, err := w.svc.CreateSite(ctx, admin, parcelguard.Site{Name: fmt.Sprintf("Locker %05d", s.idx),
-		Address: fmt.Sprintf("Simulated Street %d", s.idx), Lat: lat, Lon: min(lon, 180), TimeZone: "Europe/Warsaw", OpeningHours: "24/7"})
+		Address: fmt.Sprintf("Simulated Street %d", s.idx), Lat: lat, Lon: lon, TimeZone: "Europe/Warsaw", OpeningHours: "24/7"})
 	if err != nil {
 		return err
 	}
@@ -157,6 +159,11 @@ func (w *World) seedSite(ctx context.Context, admin parcelguard.Principal, s *si
 		}
 	}
 	return nil
+}
+
+// siteLatLon places site i on a grid of about 900 m × 8.7 km cells.
+func siteLatLon(i int) (lat, lon float64) {
+	return 49.0 + float64(i%500)*0.008, min(14.2+float64(i/500)*0.12, 180)
 }
 
 // splitMix divides n into the shares of mix, rounding so the parts sum to n.
@@ -230,6 +237,7 @@ func (w *World) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		w.betweenTicks(ctx)
 		w.checks.sweep(ctx, cfg.SweepPerTick())
 		if w.opts.AfterTick != nil {
 			if err := w.opts.AfterTick(ctx, w); err != nil {

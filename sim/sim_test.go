@@ -29,11 +29,12 @@ func openStore(t *testing.T) *sqlite.DB {
 // service with no invariant violation, attackers within the bar, and a
 // report that renders.
 func TestSmallPreset(t *testing.T) {
+	t.Parallel()
 	cfg, err := sim.Preset("small")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Engine: "sqlite"})
+	s, err := sim.Run(context.Background(), cfg, sim.Options{Store: openStore(t), Engine: "sqlite", Actors: sim.PresetActors(cfg)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +62,9 @@ func TestSmallPreset(t *testing.T) {
 		"hourly series cover the whole run":   len(s.Hourly.Occupancy) >= 24*4 && s.Occupancy.Peak > 0,
 		"the attacker guessed all along":      s.Attack.GuessesPerAttacker >= 0.8*float64(s.Attack.Bound.FastestGuesses),
 		"the attacker stayed within the pace": s.Attack.GuessesPerAttacker <= float64(s.Attack.Bound.FastestGuesses),
+		"doorstep shipments delivered":        s.Doorstep != nil && s.Doorstep.Delivered > 0 && s.Doorstep.StillOpen == 0,
+		"delegates took parcels":              s.LockerDelegates != nil && s.LockerDelegates.PickedUpByDelegate > 0,
+		"later delegate codes refused":        s.LockerDelegates != nil && s.LockerDelegates.LaterCodesRefused == s.LockerDelegates.Parcels,
 	} {
 		if !ok {
 			t.Errorf("%s: not so in %+v", name, p)
@@ -82,7 +86,8 @@ func TestSmallPreset(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := html.String()
-	for _, want := range []string{"<svg", "no invariant violated", "P(nothing opens)", "Compartments in use"} {
+	for _, want := range []string{"<svg", "no invariant violated", "P(nothing opens)", "Compartments in use",
+		"Doorstep deliveries per simulated hour", "Failed doorstep attempts by reason", "Locker delegates"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -128,6 +133,7 @@ func TestPatientAttacker(t *testing.T) {
 // Ensure the checker can fail: a compartment emptied behind the service's
 // back (no parcel taken out, no event) makes the run report violations.
 func TestInjectedViolationFails(t *testing.T) {
+	t.Parallel()
 	cfg, err := sim.Preset("small")
 	if err != nil {
 		t.Fatal(err)

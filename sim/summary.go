@@ -45,6 +45,10 @@ type Summary struct {
 	Attack        AttackSummary    `json:"attack"`
 	Audit         AuditSummary     `json:"audit"`
 	Invariants    InvariantSummary `json:"invariants"`
+	// Doorstep and LockerDelegates are the sections of the doorstep and
+	// locker-delegate actors, when they ran.
+	Doorstep        *DoorstepSummary `json:"doorstep,omitempty"`
+	LockerDelegates *DelegateSummary `json:"locker_delegates,omitempty"`
 
 	Hourly Hourly `json:"hourly"`
 }
@@ -215,6 +219,7 @@ func (w *World) summary(ctx context.Context, seed, run, total time.Duration, rep
 	s.Attack = w.attackSummary()
 	s.Alarms.GuessingAtAttack = s.Attack.Alarms
 	s.Audit = AuditSummary{Streams: rep.Streams, Events: rep.Events, OK: rep.OK()}
+	w.reportActors(s)
 	s.Invariants = w.checks.summary()
 
 	hours := int(math.Ceil(w.cfg.Duration().Hours()))

@@ -136,8 +136,14 @@ const (
 	fArrived // the recipient came at least once
 )
 
-// parcelRec is the model of one parcel: 112 bytes without a pointer, so
-// millions of them cost little and the garbage collector never scans them.
+// Parcel flags of parcelRec.extra.
+const (
+	xDelegated uint8 = 1 << iota // the recipient named delegates (see actors_delegate.go)
+)
+
+// parcelRec is the model of one parcel: 72 bytes without a pointer, so
+// millions of them cost little, and they live outside the garbage
+// collected heap (model_mem.go), which therefore stays small.
 type parcelRec struct {
 	id          shortID
 	compartment shortID
@@ -145,37 +151,20 @@ type parcelRec struct {
 	size        uint8
 	state       pstate
 	flags       uint8
+	extra       uint8  // more flags (x…)
 	notes       uint32 // notifications received, one bit each (see notify.go)
-	announced   int64  // unix seconds
-	deposited   int64
-	deadline    int64
-	delay       int32 // seconds from the deposit notice to the recipient's visit
-	waited      int32 // seconds the recipient lost to the guard's delays
+	// Unix seconds (as uint32: until 2106).
+	announced uint32
+	deposited uint32
+	deadline  uint32
+	delay     int32 // seconds from the deposit notice to the recipient's visit
+	waited    int32 // seconds the recipient lost to the guard's delays
 }
+
+// unixAt is the time of a record's unix seconds.
+func unixAt(sec uint32) time.Time { return time.Unix(int64(sec), 0).UTC() }
 
 func (p *parcelRec) has(f uint8) bool { return p.flags&f != 0 }
-
-// maxIDLen is the longest id a shortID holds (parcelguard ids are 30 bytes).
-const maxIDLen = 31
-
-// shortID holds an id inline.
-type shortID struct {
-	n uint8
-	b [maxIDLen]byte
-}
-
-// packID stores s; it reports false (and stores nothing) if s is too long.
-func packID(s string) (shortID, bool) {
-	var x shortID
-	if len(s) > maxIDLen {
-		return x, false
-	}
-	x.n = uint8(copy(x.b[:], s))
-	return x, true
-}
-
-// String returns the id.
-func (x shortID) String() string { return string(x.b[:x.n]) }
 
 // Now is the simulated time.
 func (w *World) Now() time.Time { return w.clock.Now() }

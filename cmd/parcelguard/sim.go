@@ -41,6 +41,8 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the JSON summary on stdout instead of a short report")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	doorstep := fs.Int("doorstep", -1, "doorstep shipments (-1 for the preset's: 5 % of the parcels, 40 in small)")
+	delegates := fs.Float64("delegates", -1, "share of locker recipients who name delegates (-1 for the preset's)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -63,12 +65,16 @@ func runSim(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageErr(e, err)
 	}
+	actors, err := simActors(cfg, *doorstep, *delegates)
+	if err != nil {
+		return usageErr(e, err)
+	}
 	store, engine, cleanup, err := openSimStore(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	opts := sim.Options{Store: store, Engine: engine}
+	opts := sim.Options{Store: store, Engine: engine, Actors: actors}
 	if !*quiet {
 		opts.Progress = e.stderr
 		fmt.Fprintf(e.stderr, "sim: preset %s × %g: %d sites × ~%d compartments, %d parcels, %d attacker(s) on %s\n",
@@ -99,6 +105,22 @@ func runSim(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: 1, err: fmt.Errorf("sim: %w", err)}
 	}
 	return nil
+}
+
+// simActors returns the preset's doorstep and delegate actors, with the
+// flags' numbers where given.
+func simActors(cfg sim.Config, doorstep int, delegates float64) ([]sim.Actor, error) {
+	actors := sim.PresetActors(cfg)
+	if doorstep >= 0 {
+		actors[0] = sim.NewDoorstep(sim.DefaultDoorstep(doorstep))
+	}
+	if delegates >= 0 {
+		if delegates > 1 {
+			return nil, fmt.Errorf("--delegates must be in [0, 1], got %v", delegates)
+		}
+		actors[1] = sim.NewLockerDelegates(delegates)
+	}
+	return actors, nil
 }
 
 // startCPUProfile profiles the process into path until stop is called.
@@ -189,6 +211,14 @@ func printSimSummary(e *env, s *sim.Summary, dir string) {
 	a := s.Attack
 	fmt.Fprintf(w, "attack     %d attacker(s): %d guesses (%.1f each, fastest pace %d, bound %d at any pace), %d opened; P(nothing opens) simulated %.9f, analytic bound %.9f (bar %.4f)\n",
 		a.Attackers, a.Guesses, a.GuessesPerAttacker, a.Bound.FastestGuesses, a.Bound.MaxGuesses, a.Opened, a.SimulatedPNothingOpens, a.Bound.PNothingOpens, sim.Bar)
+	if d := s.Doorstep; d != nil {
+		fmt.Fprintf(w, "doorstep   %d shipments: %d delivered (%d to a delegate), %d failed attempts %v, %d lockouts, %d redirected (%d picked up there), %d returned\n",
+			d.Announced, d.Delivered, d.ByDelegate, d.FailedAttempts, d.ByReason, d.Lockouts, d.Redirected, d.RedirectPickedUp, d.Returned)
+	}
+	if l := s.LockerDelegates; l != nil {
+		fmt.Fprintf(w, "delegates  %d parcels with two delegates: %d taken by a delegate, %d by the recipient, %d later codes refused\n",
+			l.Parcels, l.PickedUpByDelegate, l.PickedUpByRecipient, l.LaterCodesRefused)
+	}
 	fmt.Fprintf(w, "audit      %d chains, %d events, intact: %v\n", s.Audit.Streams, s.Audit.Events, s.Audit.OK)
 	fmt.Fprintf(w, "report     %s, %s\n", filepath.Join(dir, "report.html"), filepath.Join(dir, "summary.json"))
 }

@@ -46,6 +46,7 @@ func TestSimCommandUsage(t *testing.T) {
 		{[]string{"--scale", "0"}, "--scale"},
 		{[]string{"--scale", "1.5"}, "--scale"},
 		{[]string{"--attackers", "99"}, "attackers"},
+		{[]string{"--delegates", "2"}, "--delegates"},
 		{[]string{"stray"}, "unexpected argument"},
 	} {
 		var stdout, stderr strings.Builder
