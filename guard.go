@@ -23,9 +23,13 @@ type LockerGuard struct {
 	// BlockedUntil is when the kiosk accepts the next attempt.
 	BlockedUntil time.Time
 	// Alarmed is set once the operator alarm for this run of failures was
-	// raised; it clears when the level has drained to zero.
+	// raised; it clears when both the level and the slow level have
+	// drained to zero.
 	Alarmed bool
-	Version int64
+	// SlowUntil is when the slow level (see GuardPolicy.SlowLevel) has
+	// drained to zero: every failure pushes it one SlowLeak further.
+	SlowUntil time.Time
+	Version   int64
 }
 
 // Guard policy. The first GuardFreeFailures failures cost nothing (people
@@ -43,6 +47,23 @@ const (
 	GuardLeakInterval = 10 * time.Minute
 )
 
+// Slow guard policy. The level forgives a failure per GuardLeakInterval, so
+// a patient guesser who waits that long between tries never raises it and
+// never meets a block or the alarm. The slow level counts the same
+// failures but forgives one per GuardSlowLeak only; the same operator alarm
+// is raised when the slow level exceeds the level by GuardSlowAlarmAt, that
+// is when that many failures were forgiven by the level but not yet by the
+// slow level. A guesser every 10 minutes gains two thirds of a slow level
+// per try and is alarmed at his 11th failure, while honest mistakes at a
+// busy locker (about 11 a day, 22 on a double day, spread over the opening
+// hours) drain away between them (TestLockerGuardSlowModel). A fast
+// guesser raises both levels alike, so he is alarmed at AlarmAt as before;
+// blocks follow the level alone, so MaxGuesses is unchanged.
+const (
+	GuardSlowLeak    = 30 * time.Minute
+	GuardSlowAlarmAt = 7
+)
+
 // GuardPolicy is the locker guard's parameters; DefaultGuardPolicy holds
 // the constants above. It exists so the attack bound (MaxGuesses) can be
 // computed, and tested, for any policy.
@@ -56,6 +77,11 @@ type GuardPolicy struct {
 	AlarmAt int
 	// Leak is the quiet after which the level drops by one.
 	Leak time.Duration
+	// SlowLeak is the time after which the slow level drops by one, and
+	// SlowAlarmAt how far the slow level must exceed the level to alarm
+	// the operator. Zero for both turns the slow detector off.
+	SlowLeak    time.Duration
+	SlowAlarmAt int
 }
 
 // DefaultGuardPolicy is the policy every locker uses.
@@ -65,6 +91,8 @@ var DefaultGuardPolicy = GuardPolicy{
 	MaxDelay:     GuardMaxDelay,
 	AlarmAt:      GuardAlarmAt,
 	Leak:         GuardLeakInterval,
+	SlowLeak:     GuardSlowLeak,
+	SlowAlarmAt:  GuardSlowAlarmAt,
 }
 
 // Validate reports a policy that cannot work: durations must be positive
@@ -84,6 +112,14 @@ func (p GuardPolicy) Validate() error {
 	}{{"min delay", p.MinDelay}, {"max delay", p.MaxDelay}, {"leak interval", p.Leak}} {
 		if d.v < time.Second || d.v%time.Second != 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive whole number of seconds, got %v", d.name, d.v))
+		}
+	}
+	if p.SlowLeak != 0 || p.SlowAlarmAt != 0 { // zero for both: no slow detector
+		if p.SlowLeak < time.Second || p.SlowLeak%time.Second != 0 {
+			errs = append(errs, fmt.Errorf("slow leak interval must be a positive whole number of seconds, got %v", p.SlowLeak))
+		}
+		if p.SlowAlarmAt < 1 {
+			errs = append(errs, errors.New("the slow alarm level must be positive"))
 		}
 	}
 	if p.MaxDelay < p.MinDelay {
@@ -133,13 +169,25 @@ func (p GuardPolicy) Level(g *LockerGuard, now time.Time) int {
 	return g.Failures - int(drained)
 }
 
+// SlowLevel is g's slow level at now: the failures not yet forgiven at
+// one per SlowLeak, a part-forgiven failure counting whole. Blocked time
+// counts as drained here; the slow level only alarms, it never blocks.
+func (p GuardPolicy) SlowLevel(g *LockerGuard, now time.Time) int {
+	if p.SlowLeak <= 0 || !g.SlowUntil.After(now) {
+		return 0
+	}
+	left := g.SlowUntil.Sub(now)
+	return int((left + p.SlowLeak - 1) / p.SlowLeak)
+}
+
 // Fail records one failed attempt at now under p. It returns the delay
-// imposed and whether this failure raises the operator alarm. The block
-// never ends later than now+MaxDelay, so nobody waits longer than the cap
-// for one answer.
+// imposed and whether this failure raises the operator alarm: the level
+// reached AlarmAt or the slow level exceeds it by SlowAlarmAt, once per run (a
+// run ends when both have drained to zero). The block never ends later
+// than now+MaxDelay, so nobody waits longer than the cap for one answer.
 func (p GuardPolicy) Fail(g *LockerGuard, now time.Time) (delay time.Duration, alarm bool) {
 	level := p.Level(g, now)
-	if level == 0 {
+	if level == 0 && p.SlowLevel(g, now) == 0 {
 		g.WindowStart, g.Alarmed = now, false
 	}
 	level++
@@ -147,10 +195,22 @@ func (p GuardPolicy) Fail(g *LockerGuard, now time.Time) (delay time.Duration, a
 	if delay = p.Delay(level); delay > 0 && now.Add(delay).After(g.BlockedUntil) {
 		g.BlockedUntil = now.Add(delay)
 	}
-	if level >= p.AlarmAt && !g.Alarmed {
+	slow := 0
+	if p.SlowLeak > 0 {
+		g.SlowUntil = later(g.SlowUntil, now).Add(p.SlowLeak)
+		slow = p.SlowLevel(g, now)
+	}
+	if (level >= p.AlarmAt || p.SlowAlarmAt > 0 && slow-level >= p.SlowAlarmAt) && !g.Alarmed {
 		g.Alarmed, alarm = true, true
 	}
 	return delay, alarm
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Blocked returns how long the kiosk must still wait at now, or zero.
@@ -160,6 +220,9 @@ func (g *LockerGuard) Blocked(now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// SlowLevel is g's slow level at now under the default policy.
+func (g *LockerGuard) SlowLevel(now time.Time) int { return DefaultGuardPolicy.SlowLevel(g, now) }
 
 // Level is g's level at now under the default policy.
 func (g *LockerGuard) Level(now time.Time) int { return DefaultGuardPolicy.Level(g, now) }

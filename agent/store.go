@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS guard (
     window_start  INTEGER NOT NULL,
     last_failure  INTEGER NOT NULL,
     blocked_until INTEGER NOT NULL,
-    alarmed       INTEGER NOT NULL
+    alarmed       INTEGER NOT NULL,
+    slow_until    INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE TABLE IF NOT EXISTS compartments (
     id    TEXT PRIMARY KEY,
@@ -82,7 +83,23 @@ func openStore(ctx context.Context, path string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open agent store %s: %w", path, err)
 	}
+	if err := upgradeGuard(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open agent store %s: upgrade guard: %w", path, err)
+	}
 	return &store{db: db}, nil
+}
+
+// upgradeGuard adds the guard's slow_until column to a store made before
+// the slow detector; such a guard starts with its slow level drained.
+func upgradeGuard(ctx context.Context, db *sql.DB) error {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('guard') WHERE name = 'slow_until'`).Scan(&n)
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `ALTER TABLE guard ADD COLUMN slow_until INTEGER NOT NULL DEFAULT 0`)
+	return err
 }
 
 func (s *store) Close() error { return s.db.Close() }
@@ -178,11 +195,11 @@ func putGrant(ctx context.Context, tx *sql.Tx, g *parcelguard.Grant) error {
 
 func loadGuard(ctx context.Context, tx *sql.Tx) (*parcelguard.LockerGuard, error) {
 	var (
-		g                  parcelguard.LockerGuard
-		ws, lf, bu, alarmd int64
+		g                      parcelguard.LockerGuard
+		ws, lf, bu, alarmd, su int64
 	)
-	err := tx.QueryRowContext(ctx, `SELECT failures, window_start, last_failure, blocked_until, alarmed FROM guard WHERE id = 1`).
-		Scan(&g.Failures, &ws, &lf, &bu, &alarmd)
+	err := tx.QueryRowContext(ctx, `SELECT failures, window_start, last_failure, blocked_until, alarmed, slow_until FROM guard WHERE id = 1`).
+		Scan(&g.Failures, &ws, &lf, &bu, &alarmd, &su)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &g, nil
 	}
@@ -190,6 +207,7 @@ func loadGuard(ctx context.Context, tx *sql.Tx) (*parcelguard.LockerGuard, error
 		return nil, err
 	}
 	g.WindowStart, g.LastFailure, g.BlockedUntil, g.Alarmed = fromNanos(ws), fromNanos(lf), fromNanos(bu), alarmd != 0
+	g.SlowUntil = fromNanos(su)
 	return &g, nil
 }
 
@@ -198,8 +216,8 @@ func saveGuard(ctx context.Context, tx *sql.Tx, g *parcelguard.LockerGuard) erro
 	if g.Alarmed {
 		alarmed = 1
 	}
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO guard (id, failures, window_start, last_failure, blocked_until, alarmed)
-		VALUES (1, ?, ?, ?, ?, ?)`, g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), alarmed)
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO guard (id, failures, window_start, last_failure, blocked_until, alarmed, slow_until)
+		VALUES (1, ?, ?, ?, ?, ?, ?)`, g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), alarmed, nanos(g.SlowUntil))
 	return err
 }
 

@@ -9,17 +9,17 @@ import (
 	"github.com/parcelguard/parcelguard"
 )
 
-const guardColumns = `site_id, failures, window_start, last_failure, blocked_until, alarmed, version`
+const guardColumns = `site_id, failures, window_start, last_failure, blocked_until, alarmed, slow_until, version`
 
 func scanGuard(row scanRow) (*parcelguard.LockerGuard, error) {
 	var (
-		g                               parcelguard.LockerGuard
-		windowStart, lastFailure, until int64
+		g                                     parcelguard.LockerGuard
+		windowStart, lastFailure, until, slow int64
 	)
-	if err := row.Scan(&g.SiteID, &g.Failures, &windowStart, &lastFailure, &until, &g.Alarmed, &g.Version); err != nil {
+	if err := row.Scan(&g.SiteID, &g.Failures, &windowStart, &lastFailure, &until, &g.Alarmed, &slow, &g.Version); err != nil {
 		return nil, err
 	}
-	g.WindowStart, g.LastFailure, g.BlockedUntil = fromNanos(windowStart), fromNanos(lastFailure), fromNanos(until)
+	g.WindowStart, g.LastFailure, g.BlockedUntil, g.SlowUntil = fromNanos(windowStart), fromNanos(lastFailure), fromNanos(until), fromNanos(slow)
 	return &g, nil
 }
 
@@ -59,11 +59,11 @@ func (t *tx) LockerGuard(ctx context.Context, siteID string) (*parcelguard.Locke
 // later version.
 var (
 	insertGuard = checkedInsert(`INSERT INTO locker_guards
-		(site_id, failures, window_start, last_failure, blocked_until, alarmed, version)
-		VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (site_id) DO NOTHING`)
+		(site_id, failures, window_start, last_failure, blocked_until, alarmed, slow_until, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT (site_id) DO NOTHING`)
 	updateGuard = checked(`UPDATE locker_guards SET failures = $1, window_start = $2, last_failure = $3,
-		blocked_until = $4, alarmed = $5, version = version + 1
-		WHERE site_id = $6 AND version = $7`, "locker_guards", "site_id", 6, existsIsConflict)
+		blocked_until = $4, alarmed = $5, slow_until = $6, version = version + 1
+		WHERE site_id = $7 AND version = $8`, "locker_guards", "site_id", 7, existsIsConflict)
 )
 
 // SaveLockerGuard inserts a guard at Version 0, or updates one whose Version
@@ -79,12 +79,12 @@ func (t *tx) SaveLockerGuard(_ context.Context, g *parcelguard.LockerGuard) erro
 	undo := func() { g.Version = v }
 	if g.Version == 0 {
 		t.laterChecked(what, insertGuard, undo,
-			g.SiteID, g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), g.Alarmed)
+			g.SiteID, g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), g.Alarmed, nanos(g.SlowUntil))
 		g.Version = 1
 		return nil
 	}
 	t.laterChecked(what, updateGuard, undo,
-		g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), g.Alarmed,
+		g.Failures, nanos(g.WindowStart), nanos(g.LastFailure), nanos(g.BlockedUntil), g.Alarmed, nanos(g.SlowUntil),
 		g.SiteID, g.Version)
 	g.Version++
 	return nil

@@ -39,7 +39,7 @@ func testLockerGuards(t *testing.T, open Opener) {
 					return tx.SaveLockerGuard(ctx, g)
 				})
 			}
-			if g.Version != parcelguard.GuardAlarmAt || g.Failures != parcelguard.GuardAlarmAt || !g.Alarmed {
+			if g.Version != parcelguard.GuardAlarmAt || g.Failures != parcelguard.GuardAlarmAt || !g.Alarmed || g.SlowUntil.IsZero() {
 				t.Fatalf("after %d failures: %+v", parcelguard.GuardAlarmAt, g)
 			}
 			view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
