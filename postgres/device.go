@@ -41,6 +41,12 @@ func scanLocker(row scanRow) (*parcelguard.Locker, error) {
 
 // Locker returns the locker record of a site.
 func (t *tx) Locker(ctx context.Context, siteID string) (*parcelguard.Locker, error) {
+	if v, ok := t.take(lockerKey(siteID)); ok {
+		if l, _ := v.(*parcelguard.Locker); l != nil {
+			return l, nil
+		}
+		return nil, fmt.Errorf("get locker of site %s: %w", siteID, parcelguard.ErrNotFound)
+	}
 	var l *parcelguard.Locker
 	err := t.run(ctx, `SELECT `+lockerColumns+` FROM lockers WHERE site_id = $1`, []any{siteID},
 		oneRow(func(row scanRow) (err error) { l, err = scanLocker(row); return err }))

@@ -46,11 +46,16 @@ func (t *tx) grants(ctx context.Context, q string, args ...any) ([]*parcelguard.
 // CreateGrant inserts g with Version 1. An active grant whose CodeHash is
 // already active at the site for the same purpose is ErrDuplicate.
 func (t *tx) CreateGrant(ctx context.Context, g *parcelguard.Grant) error {
-	_, err := t.exec(ctx, `INSERT INTO grants (`+grantColumns+`)
+	// The insert waits for its answer (a PIN taken meanwhile must come back
+	// as ErrDuplicate here); the site's locker record, which the grant's
+	// command to the locker needs next, travels with it.
+	err := t.send(ctx, stmt{sql: `INSERT INTO grants (` + grantColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)`,
-		g.ID, g.ParcelID, g.SiteID, nullString(g.CompartmentID), string(g.Purpose), string(g.State), g.KeyID,
-		g.CodeHash, nullBytes(g.PhoneHash), nullBytes(g.CodeSealed), g.Failures,
-		nanos(g.NotBefore), nanos(g.ExpiresAt), nanos(g.UsedAt), nanos(g.CreatedAt))
+		args: []any{g.ID, g.ParcelID, g.SiteID, nullString(g.CompartmentID), string(g.Purpose), string(g.State), g.KeyID,
+			g.CodeHash, nullBytes(g.PhoneHash), nullBytes(g.CodeSealed), g.Failures,
+			nanos(g.NotBefore), nanos(g.ExpiresAt), nanos(g.UsedAt), nanos(g.CreatedAt)},
+		fn: func(br pgx.BatchResults) error { _, err := br.Exec(); return err }},
+		t.lockerAhead(`SELECT `+lockerColumns+` FROM lockers WHERE site_id = $1`, []any{g.SiteID}, func() string { return g.SiteID }))
 	if err != nil {
 		return fmt.Errorf("create grant %s: %w", g.ID, dbErr(err))
 	}
@@ -121,7 +126,8 @@ func (t *tx) ActiveGrantsByCode(ctx context.Context, siteID string, purpose parc
 			}
 			return keys
 		}),
-		stmt{sql: codeGrantsOf, args: args, fn: t.keepGrantsOfParcels})
+		stmt{sql: codeGrantsOf, args: args, fn: t.keepGrantsOfParcels},
+		t.lockerAhead(`SELECT `+lockerColumns+` FROM lockers WHERE site_id = $1`, []any{siteID}, func() string { return siteID }))
 	if err != nil {
 		return nil, fmt.Errorf("find %s grants by code at site %s: %w", purpose, siteID, dbErr(err))
 	}

@@ -53,6 +53,7 @@ var (
 		WHERE id = (SELECT compartment_id FROM parcels WHERE id = $1)`
 	parcelSite    = `SELECT ` + siteColumns + ` FROM sites WHERE id = (SELECT site_id FROM parcels WHERE id = $1)`
 	parcelCarrier = `SELECT ` + carrierColumns + ` FROM carriers WHERE id = (SELECT carrier_id FROM parcels WHERE id = $1)`
+	parcelLocker  = `SELECT ` + lockerColumns + ` FROM lockers WHERE site_id = (SELECT site_id FROM parcels WHERE id = $1)`
 )
 
 // Parcel returns the parcel with the id. The same round trip reads its
@@ -73,7 +74,13 @@ func (t *tx) Parcel(ctx context.Context, id string) (*parcelguard.Parcel, error)
 		})},
 		t.prefetch(parcelCompartment, args, prefetchedCompartment, nil),
 		t.prefetch(parcelSite, args, prefetchedSite, nil),
-		t.prefetch(parcelCarrier, args, prefetchedCarrier, nil))
+		t.prefetch(parcelCarrier, args, prefetchedCarrier, nil),
+		t.lockerAhead(parcelLocker, args, func() string {
+			if p == nil {
+				return ""
+			}
+			return p.SiteID
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("get parcel %s: %w", id, dbErr(err))
 	}

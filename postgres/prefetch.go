@@ -36,6 +36,7 @@ func siteKey(id string) string        { return "site\x00" + id }
 func carrierKey(id string) string     { return "carrier\x00" + id }
 func guardKey(siteID string) string   { return "guard\x00" + siteID }
 func delegateKey(grant string) string { return "delegate\x00" + grant }
+func lockerKey(siteID string) string  { return "locker\x00" + siteID }
 func grantsOfKey(parcel string) string {
 	return "grantsof\x00" + parcel
 }
@@ -140,6 +141,27 @@ func prefetchedSite(row scanRow) (string, any, error) {
 		return "", nil, err
 	}
 	return siteKey(s.ID), s, nil
+}
+
+func prefetchedLocker(row scanRow) (string, any, error) {
+	l, err := scanLocker(row)
+	if err != nil {
+		return "", nil, err
+	}
+	return lockerKey(l.SiteID), l, nil
+}
+
+// lockerAhead reads ahead the locker record of the site q names, kept as
+// not existing when the site has none: every grant change asks whether
+// its site has a locker agent to tell. siteID is read when the rows are,
+// so it may come from an earlier statement of the same round trip.
+func (t *tx) lockerAhead(q string, args []any, siteID func() string) stmt {
+	return t.prefetch(q, args, prefetchedLocker, func() []string {
+		if id := siteID(); id != "" {
+			return []string{lockerKey(id)}
+		}
+		return nil
+	})
 }
 
 func prefetchedCarrier(row scanRow) (string, any, error) {

@@ -55,7 +55,8 @@ func (t *tx) Site(ctx context.Context, id string) (*parcelguard.Site, error) {
 			return err
 		})},
 		t.prefetch(`SELECT `+guardColumns+` FROM locker_guards WHERE site_id = $1`, args, prefetchedGuard,
-			func() []string { return []string{guardKey(id)} }))
+			func() []string { return []string{guardKey(id)} }),
+		t.lockerAhead(`SELECT `+lockerColumns+` FROM lockers WHERE site_id = $1`, args, func() string { return id }))
 	if err != nil {
 		return nil, fmt.Errorf("get site %s: %w", id, dbErr(err))
 	}

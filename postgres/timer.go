@@ -82,6 +82,8 @@ func (t *tx) DueTimers(ctx context.Context, now time.Time, limit int) ([]*parcel
 // the timer's row, so they come before the delete in the round trip.
 var (
 	timerParcel = `SELECT ` + parcelColumns + ` FROM parcels WHERE id = (SELECT parcel_id FROM timers WHERE id = $1)`
+	timerLocker = `SELECT ` + lockerColumns + ` FROM lockers
+		WHERE site_id = (SELECT site_id FROM parcels WHERE id = (SELECT parcel_id FROM timers WHERE id = $1))`
 	timerGrants = `SELECT ` + grantColumns + ` FROM grants
 		WHERE parcel_id = (SELECT parcel_id FROM timers WHERE id = $1 AND kind = 'expiry') ORDER BY parcel_id, created_at, id`
 )
@@ -95,8 +97,17 @@ var (
 func (t *tx) ClaimTimer(ctx context.Context, id string) (bool, error) {
 	var n int64
 	args := []any{id}
+	var site string
+	parcelSeen := func(row scanRow) (string, any, error) {
+		key, v, err := prefetchedParcel(row)
+		if p, _ := v.(*parcelguard.Parcel); p != nil {
+			site = p.SiteID
+		}
+		return key, v, err
+	}
 	err := t.send(ctx,
-		t.prefetch(timerParcel, args, prefetchedParcel, nil),
+		t.prefetch(timerParcel, args, parcelSeen, nil),
+		t.lockerAhead(timerLocker, args, func() string { return site }),
 		stmt{sql: timerGrants, args: args, fn: t.keepGrantsOfParcels},
 		stmt{sql: `DELETE FROM timers WHERE id = (SELECT id FROM timers WHERE id = $1 FOR UPDATE SKIP LOCKED)`, args: args,
 			fn: func(br pgx.BatchResults) error {
