@@ -33,6 +33,13 @@ func (k KioskLocker) PickupQR(ctx context.Context, token string) (kiosk.Result, 
 	return kioskResult(res, err)
 }
 
+// Deposit implements kiosk.Depositor: a courier's deposit code opens the
+// reserved compartment, offline too.
+func (k KioskLocker) Deposit(ctx context.Context, depositCode string) (kiosk.Result, error) {
+	res, err := k.a.Deposit(ctx, depositCode)
+	return kioskResult(res, err)
+}
+
 // kioskResult maps the agent's answer to what the screen explains:
 //   - the guard's growing delay (throttled) is a lock-out with its
 //     retry-after;

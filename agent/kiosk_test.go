@@ -155,3 +155,36 @@ func TestKioskThroughAgent(t *testing.T) {
 		t.Fatalf("broken store: %d %q", code, msg)
 	}
 }
+
+// Ensure a courier deposits at the kiosk with a deposit code while the
+// locker is cut off: exactly the reserved door opens, a wrong code is
+// refused with the kiosk's wrong-code answer, and a second use fails.
+func TestKioskDepositThroughAgent(t *testing.T) {
+	w := newWorld(t, false)
+	k := w.startKiosk()
+	x := w.reserve("TRK-KD1")
+	depositCode, dg, err := w.svc.IssueDepositCode(w.ctx, w.courier, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deposit grant at the agent", func() bool { return w.agentHas(dg.ID, parcelguard.GrantActive) })
+	w.srv.Stop()
+
+	wrong := "000000"
+	if depositCode == wrong {
+		wrong = "111111"
+	}
+	if code, msg, _ := k.post("/en/deposit", url.Values{"deposit_code": {wrong}}); code != http.StatusUnprocessableEntity || !strings.HasPrefix(msg, "The code was not accepted") {
+		t.Fatalf("wrong deposit code: %d %q", code, msg)
+	}
+	code, msg, _ := k.post("/en/deposit", url.Values{"deposit_code": {depositCode}})
+	if code != http.StatusOK || !strings.Contains(msg, "is open") {
+		t.Fatalf("deposit: %d %q", code, msg)
+	}
+	if !w.sim.DoorIsOpen(w.lockOf(x.CompartmentID)) {
+		t.Fatal("the reserved door did not open")
+	}
+	if code, _, _ := k.post("/en/deposit", url.Values{"deposit_code": {depositCode}}); code == http.StatusOK {
+		t.Fatal("a used deposit code opened again")
+	}
+}

@@ -78,6 +78,9 @@ func New(cfg Config) (*Handler, error) {
 	mux.HandleFunc("GET /{lang}/{$}", h.start)
 	mux.HandleFunc("POST /{lang}/pin", h.pin)
 	mux.HandleFunc("POST /{lang}/qr", h.qr)
+	if _, ok := cfg.Locker.(Depositor); ok {
+		mux.HandleFunc("POST /{lang}/deposit", h.deposit)
+	}
 	h.mux = http.NewCrossOriginProtection().Handler(mux)
 	return h, nil
 }
@@ -112,6 +115,8 @@ type page struct {
 	Status, Detail string
 	OK, Alert      bool
 	Result         bool
+	// Deposits shows the courier's deposit form.
+	Deposits bool
 }
 
 type langLink struct {
@@ -140,7 +145,8 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) newPage(lang string) *page {
-	p := &page{Lang: lang, SiteName: h.cfg.SiteName, Token: h.token()}
+	_, deposits := h.cfg.Locker.(Depositor)
+	p := &page{Lang: lang, SiteName: h.cfg.SiteName, Token: h.token(), Deposits: deposits}
 	for _, l := range Languages {
 		p.Languages = append(p.Languages, langLink{Code: l, Name: languageNames[l], Current: l == lang})
 	}
@@ -215,8 +221,29 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 	h.pickup(w, r, lang, func(ctx context.Context) (Result, error) { return h.cfg.Locker.PickupQR(ctx, token) })
 }
 
+// deposit opens the compartment reserved for a courier's parcel.
+func (h *Handler) deposit(w http.ResponseWriter, r *http.Request) {
+	lang, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	code := strings.TrimSpace(r.PostForm.Get("deposit_code"))
+	if !pinPattern.MatchString(code) {
+		h.fail(w, lang, http.StatusUnprocessableEntity, "need_deposit_code")
+		return
+	}
+	d := h.cfg.Locker.(Depositor)
+	h.open(w, r, lang, "deposited_hint", func(ctx context.Context) (Result, error) { return d.Deposit(ctx, code) })
+}
+
 // pickup calls the locker and shows what happened.
 func (h *Handler) pickup(w http.ResponseWriter, r *http.Request, lang string, call func(context.Context) (Result, error)) {
+	h.open(w, r, lang, "opened_hint", call)
+}
+
+// open calls the locker to open a door and shows what happened; hint is
+// the text telling what to do at the open door.
+func (h *Handler) open(w http.ResponseWriter, r *http.Request, lang, hint string, call func(context.Context) (Result, error)) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
 	defer cancel()
 	res, err := call(ctx)
@@ -227,7 +254,7 @@ func (h *Handler) pickup(w http.ResponseWriter, r *http.Request, lang string, ca
 	case err == nil:
 		p.OK = true
 		p.Status = strings.ReplaceAll(text(lang, "opened"), "{label}", res.CompartmentLabel)
-		p.Detail = text(lang, "opened_hint")
+		p.Detail = text(lang, hint)
 		h.render(w, http.StatusOK, p)
 		return
 	case errors.As(err, &locked):

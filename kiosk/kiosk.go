@@ -28,6 +28,12 @@ type Locker interface {
 	PickupQR(ctx context.Context, token string) (Result, error)
 }
 
+// Depositor is a Locker that also lets couriers deposit with a one-time
+// deposit code; the kiosk shows the courier's form only for one.
+type Depositor interface {
+	Deposit(ctx context.Context, depositCode string) (Result, error)
+}
+
 // Pickup failures the kiosk explains to the person at the screen.
 var (
 	// ErrWrongCode: no parcel here matches the code (and phone digits).
