@@ -1,6 +1,7 @@
 package parcelguard
 
 import (
+	"crypto/hmac"
 	"fmt"
 	"time"
 )
@@ -109,4 +110,18 @@ func (g *Grant) End(to GrantState) {
 	if g.State == GrantActive || g.State == GrantLocked {
 		g.State = to
 	}
+}
+
+// MatchingGrant returns the grant whose code hash under its own key id
+// equals the presented code's hash under that key (hashes[i] is the code
+// hashed under keyIDs[i]), or nil. Hashes are compared in constant time.
+func MatchingGrant(grants []*Grant, keyIDs []string, hashes [][]byte) *Grant {
+	for _, g := range grants {
+		for i, id := range keyIDs {
+			if id == g.KeyID && hmac.Equal(g.CodeHash, hashes[i]) {
+				return g
+			}
+		}
+	}
+	return nil
 }

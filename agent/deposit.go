@@ -45,7 +45,7 @@ func (a *Agent) Deposit(ctx context.Context, depositCode string) (*PickupResult,
 		if err != nil {
 			return err
 		}
-		if cand := matching(grants, ids, hashes); cand != nil {
+		if cand := parcelguard.MatchingGrant(grants, ids, hashes); cand != nil {
 			if err := cand.Use(now); err != nil {
 				outcome = refusal(err)
 				return nil

@@ -75,7 +75,7 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 		if err != nil {
 			return err
 		}
-		cand := matching(grants, ids, hashes)
+		cand := parcelguard.MatchingGrant(grants, ids, hashes)
 		phoneOK := a.phoneMatches(cand, phoneDigits)
 		switch {
 		case cand == nil:
@@ -205,19 +205,6 @@ func (a *Agent) open(ctx context.Context, g *parcelguard.Grant) (*PickupResult, 
 		return res, fmt.Errorf("open compartment %s: %w", c.Label, err)
 	}
 	return res, nil
-}
-
-// matching picks the grant whose hash under its own key id equals the
-// presented code's hash under that key.
-func matching(grants []*parcelguard.Grant, ids []string, hashes [][]byte) *parcelguard.Grant {
-	for _, g := range grants {
-		for i, id := range ids {
-			if id == g.KeyID && code.Equal(g.CodeHash, hashes[i]) {
-				return g
-			}
-		}
-	}
-	return nil
 }
 
 // phoneMatches checks the second factor in constant time, hashing against a

@@ -81,7 +81,7 @@ func (s *Service) pickup(ctx context.Context, tx parcelguard.Tx, p parcelguard.P
 	if err != nil {
 		return nil, nil, err
 	}
-	g := matchingGrant(grants, ids, hashes)
+	g := parcelguard.MatchingGrant(grants, ids, hashes)
 
 	// Always compute and compare the phone hash, with a throwaway grant when
 	// the PIN matched nothing, so both failures take the same time.
@@ -135,19 +135,6 @@ func (s *Service) pickup(ctx context.Context, tx parcelguard.Tx, p parcelguard.P
 		}
 	}
 	return nil, parcelguard.ErrCodeRejected, nil
-}
-
-// matchingGrant picks the grant whose hash under its own key equals the
-// presented code's hash under that key.
-func matchingGrant(grants []*parcelguard.Grant, ids []string, hashes [][]byte) *parcelguard.Grant {
-	for _, g := range grants {
-		for i, id := range ids {
-			if id == g.KeyID && code.Equal(g.CodeHash, hashes[i]) {
-				return g
-			}
-		}
-	}
-	return nil
 }
 
 // phoneMatches checks the second factor of g in constant time. A grant
