@@ -20,9 +20,11 @@ const simSynopsis = `sim [--preset small|peak-day] [--scale F] [--attack-pace fa
 Simulates a locker network through the service on a compressed clock: parcels
 arriving along a daily curve, courier deposit and return rounds, recipients
 coming after hours or never (expiry, reminders and returns through the real
-scheduler; notifications through the real outbox), and attackers guessing PINs
-at kiosks within the locker guard's limits. Invariants are checked while it
-runs and at the end; any violation makes the command exit with status 1.
+scheduler; notifications through the real outbox), doorstep deliveries with
+passwords, failed attempts and redirects to lockers, delegates at the door and
+at the locker, and attackers guessing PINs at kiosks within the locker guard's
+limits. Invariants are checked while it runs and at the end; any violation
+makes the command exit with status 1.
 
 Writes DIR/summary.json and DIR/report.html (self-contained). Without --db it
 runs on a fresh SQLite database in a temporary directory, removed afterwards.
