@@ -46,7 +46,7 @@ func (d *Doorstep) NeedsPassword() bool { return d.PasswordReason != ReasonNone 
 // Location returns the recipient's zone (UTC if unknown; input is
 // validated, so that does not happen for stored records).
 func (d *Doorstep) Location() *time.Location {
-	loc, err := time.LoadLocation(d.TimeZone)
+	loc, err := loadLocation(d.TimeZone)
 	if err != nil || d.TimeZone == "" {
 		return time.UTC
 	}

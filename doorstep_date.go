@@ -110,7 +110,7 @@ func LoadZone(field, name string) (*time.Location, error) {
 	if name == "" {
 		return nil, Invalid(FieldError{field, "is required"})
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := loadLocation(name)
 	if err != nil || name == "Local" {
 		return nil, Invalid(FieldError{field, "must be an IANA time zone such as Europe/Berlin"})
 	}

@@ -33,7 +33,7 @@ func (s *Site) Location() *time.Location {
 	if s.TimeZone == "" {
 		return time.UTC
 	}
-	loc, err := time.LoadLocation(s.TimeZone)
+	loc, err := loadLocation(s.TimeZone)
 	if err != nil {
 		return time.UTC
 	}
@@ -56,7 +56,7 @@ func (s *Site) Validate() error {
 		f = append(f, FieldError{"lon", "must be between -180 and 180"})
 	}
 	if s.TimeZone != "" {
-		if _, err := time.LoadLocation(s.TimeZone); err != nil {
+		if _, err := loadLocation(s.TimeZone); err != nil {
 			f = append(f, FieldError{"time_zone", "must be an IANA time zone such as Europe/Warsaw"})
 		}
 	}
