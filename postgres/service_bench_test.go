@@ -12,6 +12,7 @@ import (
 	"github.com/parcelguard/parcelguard/internal/pgtest"
 	"github.com/parcelguard/parcelguard/postgres"
 	"github.com/parcelguard/parcelguard/service"
+	"github.com/parcelguard/parcelguard/storetest"
 )
 
 // The service's deposit and pickup use cases on PostgreSQL, with
@@ -20,7 +21,7 @@ import (
 
 var admin = parcelguard.Principal{Role: parcelguard.RoleAdmin, KeyPrefix: "pgk_bench"}
 
-const benchPhone = "+4915112345678"
+const benchPhone = storetest.SeedPhone
 
 // benchService is a service on a fresh PostgreSQL database with one
 // carrier (phone factor on).
@@ -58,7 +59,6 @@ func newBenchService(b testing.TB) *benchService {
 // one of eight sites, straight through the store.
 func (s *benchService) seedReserved(b testing.TB, n int) []string {
 	b.Helper()
-	now := s.clock.Now()
 	sites := make([]*parcelguard.Site, 8)
 	for i := range sites {
 		site, err := s.svc.CreateSite(s.ctx, admin, parcelguard.Site{Name: fmt.Sprintf("Bench %d", i), Address: "Bench St"})
@@ -67,67 +67,7 @@ func (s *benchService) seedReserved(b testing.TB, n int) []string {
 		}
 		sites[i] = site
 	}
-	ids := make([]string, n)
-	const chunk = 1000 // rows per transaction, to keep each one short
-	for start := 0; start < n; start += chunk {
-		err := s.db.Update(s.ctx, func(tx parcelguard.Tx) error {
-			for i := start; i < min(n, start+chunk); i++ {
-				site := sites[i%len(sites)]
-				p := &parcelguard.Parcel{ID: parcelguard.NewID("par", now), CarrierID: s.carrier.ID, TrackingNumber: fmt.Sprintf("B-%08d", i),
-					Recipient: parcelguard.Recipient{Name: "R", Phone: benchPhone}, Size: parcelguard.SizeS,
-					Mode: parcelguard.HandoverLocker, State: parcelguard.ParcelAnnounced, SiteID: site.ID, CreatedAt: now, UpdatedAt: now}
-				c := &parcelguard.Compartment{ID: parcelguard.NewID("cmp", now), SiteID: site.ID, Label: fmt.Sprintf("B%d", i),
-					Size: parcelguard.SizeS, State: parcelguard.CompartmentFree}
-				if err := tx.CreateCompartment(s.ctx, c); err != nil {
-					return err
-				}
-				if err := tx.CreateParcel(s.ctx, p); err != nil {
-					return err
-				}
-				if err := c.Reserve(p.ID); err != nil {
-					return err
-				}
-				p.State, p.CompartmentID = parcelguard.ParcelReserved, c.ID
-				if err := tx.SaveCompartment(s.ctx, c); err != nil {
-					return err
-				}
-				if err := tx.SaveParcel(s.ctx, p); err != nil {
-					return err
-				}
-				ids[i] = p.ID
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	return ids
-}
-
-// parallel runs op over items from 16 goroutines per core and reports
-// operations per second.
-func parallel(b *testing.B, items []string, op func(i int, id string) error) {
-	b.Helper()
-	var (
-		mu   sync.Mutex
-		next int
-	)
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			mu.Lock()
-			i := next
-			next++
-			mu.Unlock()
-			if err := op(i, items[i]); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	return storetest.SeedReserved(b, s.ctx, s.db, s.clock.Now(), s.carrier.ID, sites, n)
 }
 
 // BenchmarkServiceDeposit measures deposits (grant, PIN, timers, outbox,
@@ -136,7 +76,7 @@ func BenchmarkServiceDeposit(b *testing.B) {
 	s := newBenchService(b)
 	ids := s.seedReserved(b, b.N)
 	trips := s.db.RoundTrips()
-	parallel(b, ids, func(_ int, id string) error {
+	storetest.Parallel(b, ids, func(_ int, id string) error {
 		_, err := s.svc.Deposit(s.ctx, s.courier, id)
 		return err
 	})
@@ -171,7 +111,7 @@ func BenchmarkServicePickup(b *testing.B) {
 	}
 	wg.Wait()
 	trips := s.db.RoundTrips()
-	parallel(b, ids, func(i int, _ string) error {
+	storetest.Parallel(b, ids, func(i int, _ string) error {
 		kiosk := parcelguard.Principal{Role: parcelguard.RoleKiosk, SiteID: sites[i]}
 		_, err := s.svc.Pickup(s.ctx, kiosk, sites[i], pins[i], benchPhone[len(benchPhone)-4:])
 		return err
