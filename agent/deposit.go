@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/devicemsg"
@@ -58,14 +57,8 @@ func (a *Agent) Deposit(ctx context.Context, depositCode string) (*PickupResult,
 			ev.Data["method"] = "code"
 			return enqueue(ctx, tx, ev)
 		}
-		_, raise := guard.Fail(now)
-		if err := saveGuard(ctx, tx, guard); err != nil {
+		if alarm, err = a.failGuard(ctx, tx, guard, now); err != nil {
 			return err
-		}
-		if raise {
-			alarm = a.newEvent(devicemsg.AlarmGuessing, "")
-			alarm.Data["failures"] = strconv.Itoa(guard.Failures)
-			alarm.Data["priority"] = "high"
 		}
 		outcome = parcelguard.ErrCodeRejected
 		return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
@@ -102,14 +103,11 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 			ev.Data["method"] = "pin"
 			return enqueue(ctx, tx, ev)
 		}
-		_, raise := guard.Fail(now)
-		if err := saveGuard(ctx, tx, guard); err != nil {
+		al, err := a.failGuard(ctx, tx, guard, now)
+		if err != nil {
 			return err
 		}
-		if raise {
-			al := a.newEvent(devicemsg.AlarmGuessing, "")
-			al.Data["failures"] = strconv.Itoa(guard.Failures)
-			al.Data["priority"] = "high"
+		if al != nil {
 			alarms = append(alarms, al)
 		}
 		outcome = parcelguard.ErrCodeRejected
@@ -232,4 +230,20 @@ func refusal(err error) error {
 		}
 	}
 	return parcelguard.ErrCodeRejected
+}
+
+// failGuard counts a wrong code against the locker's guard, in the local
+// transaction, and returns the guessing alarm it raises, if any.
+func (a *Agent) failGuard(ctx context.Context, tx *sql.Tx, guard *parcelguard.LockerGuard, now time.Time) (*devicemsg.Event, error) {
+	_, raise := guard.Fail(now)
+	if err := saveGuard(ctx, tx, guard); err != nil {
+		return nil, err
+	}
+	if !raise {
+		return nil, nil
+	}
+	al := a.newEvent(devicemsg.AlarmGuessing, "")
+	al.Data["failures"] = strconv.Itoa(guard.Failures)
+	al.Data["priority"] = "high"
+	return al, nil
 }
