@@ -51,7 +51,15 @@ func (r *serviceRun) seed(ctx context.Context, n, workers int) (err error) {
 	if r.w, err = newWorld(ctx, r.s.Svc, r.s.Store, n); err != nil {
 		return err
 	}
-	r.courier, r.kiosks, r.closeIdle, err = clients(ctx, r.s, r.w, workers)
+	if r.courier, r.kiosks, r.closeIdle, err = clients(ctx, r.s, r.w, workers); err != nil {
+		return err
+	}
+	if r.s.Settle != nil {
+		if err := r.s.Settle(ctx); err != nil {
+			return fmt.Errorf("settle: %w", err)
+		}
+	}
+	_, err = drainOutbox(ctx, r.s.Store)
 	return err
 }
 

@@ -28,6 +28,7 @@ type Keyring struct {
 	mu      sync.RWMutex
 	current string
 	keys    map[string][]byte
+	derived sync.Map // key id → *subkeys
 }
 
 // NewKeyring returns a keyring holding copies of keys, with current as the

@@ -1,7 +1,6 @@
 package code
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
@@ -56,15 +55,11 @@ func (k *Keyring) Open(keyID string, aad, sealed []byte) ([]byte, error) {
 
 // aead returns AES-256-GCM under the seal subkey of keyID.
 func (k *Keyring) aead(keyID string) (cipher.AEAD, error) {
-	sub, err := k.derive(keyID, labelSeal)
+	d, err := k.subkeys(keyID)
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(sub)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+	return d.aead, nil
 }
 
 // sealAAD authenticates the version byte along with the caller's aad, so a

@@ -10,11 +10,11 @@ import (
 // up everything; lockers get only PublicKeys, so a stolen locker cannot mint
 // tokens (SECURITY.md 10).
 func (k *Keyring) SigningKey(keyID string) (ed25519.PrivateKey, error) {
-	seed, err := k.derive(keyID, labelToken)
+	d, err := k.subkeys(keyID)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	return append(ed25519.PrivateKey(nil), d.signing...), nil
 }
 
 // PublicKeys returns the token verification key of every key id, for
@@ -34,10 +34,9 @@ func (k *Keyring) PublicKeys() map[string]ed25519.PublicKey {
 
 // TokenSigner returns a signer for QR tokens under the current key.
 func (k *Keyring) TokenSigner() (*TokenSigner, error) {
-	id := k.CurrentID()
-	priv, err := k.SigningKey(id)
+	d, err := k.subkeys(k.CurrentID())
 	if err != nil {
 		return nil, fmt.Errorf("token signer: %w", err)
 	}
-	return NewTokenSigner(id, priv), nil
+	return d.signer, nil
 }

@@ -15,7 +15,7 @@ import (
 // implements it (see Linked) gets the link into every message to the
 // recipient; delegates' messages never carry it.
 type LinkSource interface {
-	TrackingURL(ctx context.Context, parcelID string) (string, error)
+	TrackingURL(ctx context.Context, x *parcelguard.Parcel) (string, error)
 }
 
 // Codes is everything the renderer asks of the service
@@ -24,8 +24,9 @@ type Codes interface {
 	CodeSource
 	GrantCodeSource
 	DoorstepCodeSource
-	// RecipientLink mints a magic-link token for a parcel's recipient.
-	RecipientLink(ctx context.Context, parcelID string) (string, error)
+	// RecipientLinkOf mints a magic-link token for the recipient of a
+	// parcel the renderer has read.
+	RecipientLinkOf(x *parcelguard.Parcel) (string, error)
 }
 
 // Linked is a code source that also links messages to the tracking page
@@ -39,12 +40,12 @@ type Linked struct {
 }
 
 // TrackingURL mints a link token for the parcel and returns its page.
-func (l Linked) TrackingURL(ctx context.Context, parcelID string) (string, error) {
+func (l Linked) TrackingURL(_ context.Context, x *parcelguard.Parcel) (string, error) {
 	base, err := PageBase(l.PublicURL)
 	if err != nil {
 		return "", err
 	}
-	tok, err := l.RecipientLink(ctx, parcelID)
+	tok, err := l.RecipientLinkOf(x)
 	if err != nil {
 		return "", err
 	}
@@ -74,12 +75,12 @@ func linksRecipient(kind parcelguard.MessageKind) bool {
 // trackingURL returns the tracking page of the parcel for a message of
 // kind, or "" when the source has no links or the message is not the
 // recipient's.
-func (r *renderer) trackingURL(ctx context.Context, kind parcelguard.MessageKind, parcelID string) (string, error) {
+func (r *renderer) trackingURL(ctx context.Context, kind parcelguard.MessageKind, x *parcelguard.Parcel) (string, error) {
 	ls, ok := r.codes.(LinkSource)
 	if !ok || !linksRecipient(kind) {
 		return "", nil
 	}
-	u, err := ls.TrackingURL(ctx, parcelID)
+	u, err := ls.TrackingURL(ctx, x)
 	if errors.Is(err, parcelguard.ErrNotFound) {
 		return "", Permanent(err)
 	}

@@ -202,10 +202,10 @@ func (r *renderer) render(ctx context.Context, m *parcelguard.Message) (*Rendere
 		v.QRSrc = htmltemplate.URL("cid:" + cid)
 		out.Inline = []Inline{{ContentID: cid, Name: "qr-code.png", ContentType: "image/png", Data: png}}
 	}
-	if v.TrackURL, err = r.trackingURL(ctx, m.Kind, x.ID); err != nil {
+	if v.TrackURL, err = r.trackingURL(ctx, m.Kind, x); err != nil {
 		return nil, fmt.Errorf("render %s: tracking link: %w", m.ID, err)
 	}
-	c, err := RenderContent(v)
+	c, err := renderContent(v, partsOf(m.Channel))
 	if err != nil {
 		return nil, Permanent(err)
 	}

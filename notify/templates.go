@@ -177,6 +177,27 @@ func Language(tag string) string {
 // RenderContent renders the subject, both e-mail bodies and the SMS of a
 // message kind in v.Lang (falling back to DefaultLanguage).
 func RenderContent(v *View) (*Content, error) {
+	return renderContent(v, partsEmail|partsSMS)
+}
+
+// parts says which of a Content to render: a message goes out on one
+// channel, and rendering the other's templates would be wasted.
+type parts uint8
+
+const (
+	partsEmail parts = 1 << iota // Subject, Text and HTML
+	partsSMS                     // SMS
+)
+
+// partsOf is what a message on channel ch needs.
+func partsOf(ch parcelguard.Channel) parts {
+	if ch == parcelguard.ChannelSMS {
+		return partsSMS
+	}
+	return partsEmail
+}
+
+func renderContent(v *View, want parts) (*Content, error) {
 	all, err := loadTemplates()
 	if err != nil {
 		return nil, err
@@ -194,23 +215,28 @@ func RenderContent(v *View) (*Content, error) {
 		return b.String(), nil
 	}
 	var c Content
+	if want&partsSMS != 0 {
+		if c.SMS, err = run(string(v.Kind) + "/sms"); err != nil {
+			return nil, err
+		}
+		c.SMS = strings.TrimSpace(c.SMS)
+		if v.TrackURL != "" {
+			label, err := run("track_sms")
+			if err != nil {
+				return nil, err
+			}
+			c.SMS += "\n" + label + " " + v.TrackURL // never on the first line
+		}
+	}
+	if want&partsEmail == 0 {
+		return &c, nil
+	}
 	if c.Subject, err = run(string(v.Kind) + "/subject"); err != nil {
 		return nil, err
 	}
 	c.Subject = strings.Join(strings.Fields(c.Subject), " ") // one line, always
 	if c.Text, err = run("text"); err != nil {
 		return nil, err
-	}
-	if c.SMS, err = run(string(v.Kind) + "/sms"); err != nil {
-		return nil, err
-	}
-	c.SMS = strings.TrimSpace(c.SMS)
-	if v.TrackURL != "" {
-		label, err := run("track_sms")
-		if err != nil {
-			return nil, err
-		}
-		c.SMS += "\n" + label + " " + v.TrackURL // never on the first line
 	}
 	var b bytes.Buffer
 	if err := set.html.ExecuteTemplate(&b, "html", v); err != nil {

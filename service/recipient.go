@@ -147,8 +147,14 @@ func (s *Service) RecipientLink(ctx context.Context, parcelID string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("recipient link of %s: %w", parcelID, err)
 	}
+	return s.RecipientLinkOf(x)
+}
+
+// RecipientLinkOf is RecipientLink for a parcel the caller has just read
+// (the outbox renders a message from it), saving a second read.
+func (s *Service) RecipientLinkOf(x *parcelguard.Parcel) (string, error) {
 	if len(x.ID) > maxRecipientField {
-		return "", fmt.Errorf("recipient link of %s: parcel id too long", parcelID)
+		return "", fmt.Errorf("recipient link of %s: parcel id too long", x.ID)
 	}
 	now := s.clock.Now()
 	expiry := now.Add(parcelguard.RecipientLinkUndeposited)
@@ -157,10 +163,11 @@ func (s *Service) RecipientLink(ctx context.Context, parcelID string) (string, e
 	}
 	t := &recipientToken{keyID: s.keys.CurrentID(), expiry: expiry.Truncate(time.Second), parcelID: x.ID}
 	if _, err := rand.Read(t.linkID[:]); err != nil {
-		return "", fmt.Errorf("recipient link of %s: %w", parcelID, err)
+		return "", fmt.Errorf("recipient link of %s: %w", x.ID, err)
 	}
+	var err error
 	if t.tag, err = s.recipientTag(t); err != nil {
-		return "", fmt.Errorf("recipient link of %s: %w", parcelID, err)
+		return "", fmt.Errorf("recipient link of %s: %w", x.ID, err)
 	}
 	return t.encode(), nil
 }

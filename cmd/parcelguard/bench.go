@@ -193,8 +193,12 @@ func startBenchApp(ctx context.Context, sf storeFlags, cleanup func() error) (*b
 	if err != nil {
 		return nil, err
 	}
-	return &bench.Service{URL: "http://" + a.addr, Svc: a.svc, Store: a.store,
-		Stop: func() error { return errors.Join(a.stop(), cleanup()) }}, nil
+	s := &bench.Service{URL: "http://" + a.addr, Svc: a.svc, Store: a.store,
+		Stop: func() error { return errors.Join(a.stop(), cleanup()) }}
+	if a.devices != nil {
+		s.Settle = a.devices.syncNow
+	}
+	return s, nil
 }
 
 // scratchDatabase creates an empty database on the server of adminURL and

@@ -68,6 +68,10 @@ type deviceChannel struct {
 	emb   *pgnats.Embedded
 	url   string
 	stop  func()
+	// syncNow provisions new sites' lockers at once instead of on the
+	// next tick; syncMu keeps it and the tick from provisioning a site twice.
+	syncNow func(ctx context.Context) error
+	syncMu  sync.Mutex
 }
 
 // startDevices starts (or connects to) the NATS server, provisions a locker
@@ -106,7 +110,8 @@ func startDevices(ctx context.Context, f deviceFlags, dataDir string, svc *servi
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	d.stop = func() { stopRun(); wg.Wait(); d.shutdown() }
-	if err := d.sync(ctx, f, dataDir, svc, store, log); err != nil {
+	d.syncNow = func(ctx context.Context) error { return d.sync(ctx, f, dataDir, svc, store, log) }
+	if err := d.syncNow(ctx); err != nil {
 		d.stop()
 		return nil, err
 	}
@@ -124,7 +129,7 @@ func startDevices(ctx context.Context, f deviceFlags, dataDir string, svc *servi
 			case <-runCtx.Done():
 				return
 			case <-t.C:
-				if err := d.sync(runCtx, f, dataDir, svc, store, log); err != nil && runCtx.Err() == nil {
+				if err := d.syncNow(runCtx); err != nil && runCtx.Err() == nil {
 					log.Warn("locker provisioning", "err", err)
 				}
 			}
@@ -157,6 +162,8 @@ func (d *deviceChannel) shutdown() {
 // user at once; for an external server the configuration is rendered for
 // the operator to load.
 func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string, svc *service.Service, store parcelguard.Store, log *slog.Logger) error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
 	lockers, err := svc.Lockers(ctx, parcelguard.System)
 	if err != nil {
 		return err
