@@ -84,55 +84,92 @@ func (s *Service) LockerMap(ctx context.Context, siteID string) ([]LockerCompart
 // compartments since it was provisioned, a config command with the whole
 // compartment → lock map. It is idempotent (the command's key is the map's
 // hash), so it can run on a timer; it returns how many commands it queued.
+//
+// It looks on a reader first and takes the single writer only for maps
+// it has not queued before: on a timer, a scan of every compartment
+// inside a write transaction would stall every deposit behind it.
 func (s *Service) SyncLockerCompartments(ctx context.Context) (int, error) {
+	var due []string // sites whose map is new to this process
+	err := s.store.View(ctx, func(tx parcelguard.Tx) error {
+		due = due[:0]
+		return s.eachGrownLocker(ctx, tx, func(l *parcelguard.Locker, _ []LockerCompartment, key string) error {
+			if _, done := s.syncedMaps.Load(key); !done {
+				due = append(due, l.SiteID)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sync locker compartments: %w", err)
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
 	n := 0
-	err := s.update(ctx, func(tx parcelguard.Tx) error {
-		n = 0
-		lockers, err := tx.Lockers(ctx)
-		if err != nil {
-			return err
-		}
-		for _, l := range lockers {
-			comps, err := tx.Compartments(ctx, l.SiteID)
-			if err != nil {
-				return err
+	var queued []string
+	err = s.update(ctx, func(tx parcelguard.Tx) error {
+		n, queued = 0, queued[:0]
+		return s.eachGrownLocker(ctx, tx, func(l *parcelguard.Locker, m []LockerCompartment, key string) error {
+			if !slices.Contains(due, l.SiteID) {
+				return nil
 			}
-			m := lockerMap(comps, l.ProvisionedAt)
-			grown := false
-			for _, c := range comps {
-				if at, ok := idTime(c.ID); ok && at.After(l.ProvisionedAt.Truncate(time.Millisecond)) {
-					grown = true
-				}
-			}
-			if !grown {
-				continue
-			}
-			h := sha256.New()
-			fmt.Fprintf(h, "%d|", l.ProvisionedAt.UnixNano())
-			for _, c := range m {
-				fmt.Fprintf(h, "%s=%d|", c.ID, c.Lock)
-			}
-			key := "compartments:" + l.SiteID + ":" + hex.EncodeToString(h.Sum(nil)[:12])
 			now := s.clock.Now()
 			fresh, err := tx.EnqueueDeviceCommand(ctx, &parcelguard.DeviceCommand{ID: parcelguard.NewID("cmd", now), IdempotencyKey: key,
 				SiteID: l.SiteID, Kind: parcelguard.DeviceConfig, Data: map[string]string{dataCompartments: "1"}, DueAt: now, CreatedAt: now})
 			if err != nil {
 				return err
 			}
-			if fresh {
-				n++
-				if err := s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventLockerConfigured,
-					SiteID: l.SiteID, Data: map[string]string{"compartments": strconv.Itoa(len(m))}}); err != nil {
-					return err
-				}
+			queued = append(queued, key)
+			if !fresh {
+				return nil
 			}
-		}
-		return nil
+			n++
+			return s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventLockerConfigured,
+				SiteID: l.SiteID, Data: map[string]string{"compartments": strconv.Itoa(len(m))}})
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sync locker compartments: %w", err)
 	}
+	for _, key := range queued {
+		s.syncedMaps.Store(key, struct{}{})
+	}
 	return n, nil
+}
+
+// eachGrownLocker calls fn for every locker whose site gained
+// compartments after it was provisioned, with its map and the map's
+// command key.
+func (s *Service) eachGrownLocker(ctx context.Context, tx parcelguard.Tx, fn func(l *parcelguard.Locker, m []LockerCompartment, key string) error) error {
+	lockers, err := tx.Lockers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range lockers {
+		comps, err := tx.Compartments(ctx, l.SiteID)
+		if err != nil {
+			return err
+		}
+		grown := false
+		for _, c := range comps {
+			if at, ok := idTime(c.ID); ok && at.After(l.ProvisionedAt.Truncate(time.Millisecond)) {
+				grown = true
+			}
+		}
+		if !grown {
+			continue
+		}
+		m := lockerMap(comps, l.ProvisionedAt)
+		h := sha256.New()
+		fmt.Fprintf(h, "%d|", l.ProvisionedAt.UnixNano())
+		for _, c := range m {
+			fmt.Fprintf(h, "%s=%d|", c.ID, c.Lock)
+		}
+		if err := fn(l, m, "compartments:"+l.SiteID+":"+hex.EncodeToString(h.Sum(nil)[:12])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // activeSiteGrants returns the grants a site's locker should hold: the

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
@@ -38,6 +39,9 @@ type Service struct {
 	log     *slog.Logger
 
 	timerChunk int
+	// syncedMaps holds the command keys of locker maps this process has
+	// seen queued, so SyncLockerCompartments leaves the writer alone.
+	syncedMaps sync.Map
 }
 
 // New returns a Service; missing Metrics and Logger default to discarding ones.
