@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -90,4 +91,18 @@ func TestServiceRoundTrips(t *testing.T) {
 			return tx.MarkRetry(s.ctx, claimed[1].ID, claimed[1].Lease, s.clock.Now().Add(time.Minute), "busy")
 		})
 	})
+
+	// A new Idempotency-Key is claimed with its insert alone (BEGIN with
+	// it, then COMMIT); a key seen before is read first.
+	var held *parcelguard.IdempotencyRecord
+	trips("claiming a new idempotency key", 2, func() (err error) {
+		held, _, err = s.svc.BeginIdempotent(s.ctx, "key:pgk_bench", "k-1", []byte("request"))
+		return err
+	})
+	if held == nil {
+		t.Fatal("a new idempotency key was not claimed")
+	}
+	if _, _, err := s.svc.BeginIdempotent(s.ctx, "key:pgk_bench", "k-1", []byte("request")); !errors.Is(err, parcelguard.ErrIdempotencyInFlight) {
+		t.Errorf("claiming a held key again: %v, want ErrIdempotencyInFlight", err)
+	}
 }
