@@ -559,19 +559,27 @@ func TestRecordFailureIsolated(t *testing.T) {
 	}
 }
 
-// countingCodes counts the PINs fetched from the service.
+// countingCodes counts the PINs fetched from the service, and those
+// fetched in a transaction of their own.
 type countingCodes struct {
 	*service.Service
-	calls atomic.Int32
+	calls, alone atomic.Int32
 }
 
 func (c *countingCodes) PickupCode(ctx context.Context, parcelID string) (string, *parcelguard.Grant, error) {
 	c.calls.Add(1)
+	c.alone.Add(1)
 	return c.Service.PickupCode(ctx, parcelID)
 }
 
+func (c *countingCodes) PickupCodeIn(ctx context.Context, tx parcelguard.Tx, parcelID string) (string, *parcelguard.Grant, error) {
+	c.calls.Add(1)
+	return c.Service.PickupCodeIn(ctx, tx, parcelID)
+}
+
 // Ensure a batch fetches each parcel's PIN once for its e-mail and SMS,
-// and every message still carries its own parcel's PIN.
+// inside the batch's one read, and every message still carries its own
+// parcel's PIN.
 func TestBatchFetchesEachPINOnce(t *testing.T) {
 	f := newFixture(t, 5)
 	pins := map[string]string{}
@@ -593,8 +601,8 @@ func TestBatchFetchesEachPINOnce(t *testing.T) {
 	if n := f.dispatch(d); n != 15 {
 		t.Fatalf("dispatched %d, want 15", n)
 	}
-	if n := codes.calls.Load(); n != 5 {
-		t.Errorf("%d PINs fetched for 5 parcels", n)
+	if n, alone := codes.calls.Load(), codes.alone.Load(); n != 5 || alone != 0 {
+		t.Errorf("%d PINs fetched for 5 parcels, %d of them outside the batch's read", n, alone)
 	}
 	withPIN := 0
 	for _, r := range rec.sent {

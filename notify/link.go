@@ -22,6 +22,7 @@ type LinkSource interface {
 // (*service.Service implements it).
 type Codes interface {
 	CodeSource
+	TxCodeSource
 	GrantCodeSource
 	DoorstepCodeSource
 	// RecipientLinkOf mints a magic-link token for the recipient of a

@@ -13,7 +13,8 @@ import (
 // a few sites of one carrier. Rendering each message on its own read the
 // parcel, site and carrier in a transaction per message and unsealed the
 // same PIN twice. The dispatcher now reads what the whole batch refers to
-// in one transaction before rendering it, and each PIN once per batch.
+// in one transaction before rendering it, the PINs its messages carry
+// included (with a TxCodeSource; else each PIN once per batch).
 // The batch is read right after it is claimed, so what a message renders
 // is as current as before, give or take the batch's own rendering time.
 
@@ -55,6 +56,11 @@ func batchFrom(ctx context.Context) *batchData {
 func (r *renderer) prefetch(ctx context.Context, ms []*parcelguard.Message) *batchData {
 	b := &batchData{parcels: map[string]*parcelguard.Parcel{}, sites: map[string]*parcelguard.Site{},
 		carriers: map[string]*parcelguard.Carrier{}, codes: map[string]*pickupCode{}}
+	wantCode := map[string]bool{}
+	for _, m := range ms {
+		wantCode[m.ParcelID] = wantCode[m.ParcelID] || needsPickupCode(m.Kind)
+	}
+	tc, readsCodes := r.codes.(TxCodeSource)
 	err := r.store.View(ctx, func(tx parcelguard.Tx) error {
 		for _, m := range ms {
 			if _, ok := b.parcels[m.ParcelID]; ok || m.ParcelID == "" {
@@ -78,6 +84,15 @@ func (r *renderer) prefetch(ctx context.Context, ms []*parcelguard.Message) *bat
 				}
 			}
 			b.parcels[x.ID] = x
+			if readsCodes && x.State == parcelguard.ParcelDeposited && wantCode[x.ID] {
+				c := &pickupCode{}
+				c.pin, c.grant, c.err = tc.PickupCodeIn(ctx, tx, x.ID)
+				if c.err != nil && !errors.Is(c.err, parcelguard.ErrNotFound) {
+					return c.err
+				}
+				c.once.Do(func() {}) // fetched: pickupCode must not fetch it again
+				b.codes[x.ID] = c
+			}
 		}
 		return nil
 	})
@@ -127,4 +142,9 @@ func (r *renderer) pickupCode(ctx context.Context, parcelID string) (string, *pa
 	b.mu.Unlock()
 	c.once.Do(func() { c.pin, c.grant, c.err = r.codes.PickupCode(ctx, parcelID) })
 	return c.pin, c.grant, c.err
+}
+
+// needsPickupCode reports whether a message of kind carries the parcel's PIN.
+func needsPickupCode(kind parcelguard.MessageKind) bool {
+	return kind == parcelguard.MessageDeposit || kind == parcelguard.MessageReminder
 }

@@ -21,6 +21,13 @@ type CodeSource interface {
 	PickupCode(ctx context.Context, parcelID string) (pin string, g *parcelguard.Grant, err error)
 }
 
+// TxCodeSource is a CodeSource that reads a PIN inside a transaction the
+// caller holds, so the dispatcher reads a whole batch's PINs in the one
+// read it makes for the batch; *service.Service implements it.
+type TxCodeSource interface {
+	PickupCodeIn(ctx context.Context, tx parcelguard.Tx, parcelID string) (pin string, g *parcelguard.Grant, err error)
+}
+
 // GrantCodeSource is what the doorstep-password and delegate-code messages
 // will need: the plaintext code of one grant. A CodeSource that does not
 // implement it cannot send those kinds (they go dead with an alarm).

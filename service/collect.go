@@ -72,30 +72,35 @@ func (s *Service) MarkReturned(ctx context.Context, p parcelguard.Principal, id 
 // renderer, the tracking page) may call it; transports must never log it.
 func (s *Service) PickupCode(ctx context.Context, parcelID string) (pin string, g *parcelguard.Grant, err error) {
 	err = s.store.View(ctx, func(tx parcelguard.Tx) error {
-		grants, err := tx.GrantsOfParcel(ctx, parcelID)
-		if err != nil {
-			return err
-		}
-		delegates, err := tx.DelegatesOfParcel(ctx, parcelID)
-		if err != nil {
-			return err
-		}
-		isDelegate := map[string]bool{}
-		for _, d := range delegates {
-			isDelegate[d.GrantID] = true
-		}
-		for _, cand := range grants {
-			if cand.Purpose == parcelguard.PurposePickup && cand.State == parcelguard.GrantActive && !isDelegate[cand.ID] {
-				g = cand
-			}
-		}
-		if g == nil {
-			return parcelguard.ErrNotFound
-		}
-		return nil
+		pin, g, err = s.PickupCodeIn(ctx, tx, parcelID)
+		return err
 	})
+	return pin, g, err
+}
+
+// PickupCodeIn is PickupCode inside a transaction the caller holds (the
+// outbox reads a whole batch's codes in one).
+func (s *Service) PickupCodeIn(ctx context.Context, tx parcelguard.Tx, parcelID string) (string, *parcelguard.Grant, error) {
+	grants, err := tx.GrantsOfParcel(ctx, parcelID)
 	if err != nil {
 		return "", nil, fmt.Errorf("pickup code of %s: %w", parcelID, err)
+	}
+	delegates, err := tx.DelegatesOfParcel(ctx, parcelID)
+	if err != nil {
+		return "", nil, fmt.Errorf("pickup code of %s: %w", parcelID, err)
+	}
+	isDelegate := map[string]bool{}
+	for _, d := range delegates {
+		isDelegate[d.GrantID] = true
+	}
+	var g *parcelguard.Grant
+	for _, cand := range grants {
+		if cand.Purpose == parcelguard.PurposePickup && cand.State == parcelguard.GrantActive && !isDelegate[cand.ID] {
+			g = cand
+		}
+	}
+	if g == nil {
+		return "", nil, fmt.Errorf("pickup code of %s: %w", parcelID, parcelguard.ErrNotFound)
 	}
 	plain, err := s.keys.Open(g.KeyID, []byte(g.ID), g.CodeSealed)
 	if err != nil {
