@@ -76,7 +76,7 @@ func RunLifecycle(ctx context.Context, cfg LifecycleConfig) (*LifecycleReport, e
 	}
 	r := &LifecycleReport{DurationSeconds: cfg.Duration.Seconds(), WarmupSeconds: WarmupFor(cfg.Duration).Seconds(),
 		WindowSeconds: cfg.Window.Seconds(), Concurrency: cfg.Concurrency, GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
-	p := newProgress(cfg.Progress, len(cfg.Engines), WarmupFor(cfg.Duration)+cfg.Duration)
+	p := newProgress(cfg.Progress, len(cfg.Engines), WarmupFor(cfg.Duration)+cfg.Duration).counting("parcels")
 	defer p.done()
 	for _, e := range cfg.Engines {
 		res, err := runLifecycleEngine(ctx, cfg, e, p)
