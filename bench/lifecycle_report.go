@@ -172,8 +172,10 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 		"up with its PIN; the parcel counts once the picked-up SMS is sent, in the window it was sent in.\n"+
 		"Notice latencies run from the call's answer to the message's delivery. cpu ms/parcel is the\n"+
 		"process's CPU time (service, outbox, scheduler and clients) over the run per parcel. Backlog is\n"+
-		"the outbox's pending messages at a window's end. Parcels completed in the warm-up, and tail\n"+
-		"parcels, under way at the end and finished after it, are checked but not counted.")
+		"the outbox's pending messages at a window's end; as each worker waits for its SMS it stays under\n"+
+		"about three per worker, and near that bound the outbox is what limits the rate. Parcels\n"+
+		"completed in the warm-up, and tail parcels, under way at the end and finished after it, are\n"+
+		"checked but not counted.")
 	return err
 }
 
