@@ -16,6 +16,7 @@ type progress struct {
 	w      io.Writer
 	phases int // planned phases
 	per    time.Duration
+	unit   string // what the phases count: "ops" unless told
 
 	mu       sync.Mutex
 	finished int           // phases done
@@ -33,7 +34,15 @@ func newProgress(w io.Writer, phases int, per time.Duration) *progress {
 	if w == nil {
 		return nil
 	}
-	return &progress{w: w, phases: phases, per: per}
+	return &progress{w: w, phases: phases, per: per, unit: "ops"}
+}
+
+// counting names what the phases count, such as "parcels".
+func (p *progress) counting(unit string) *progress {
+	if p != nil {
+		p.unit = unit
+	}
+	return p
 }
 
 // setLabel names what the run is doing now (seeding, a phase).
@@ -108,7 +117,7 @@ func (p *progress) draw() {
 	ops := ""
 	if p.ops != nil {
 		gone += min(time.Since(p.started), p.limit)
-		ops = fmt.Sprintf(" %d ops", p.ops.Load())
+		ops = fmt.Sprintf(" %d %s", p.ops.Load(), p.unit)
 	}
 	frac := 1.0
 	if total > 0 {

@@ -120,33 +120,46 @@ func (r *serviceRun) expire(ctx context.Context, cfg Config, p *progress, limit 
 }
 
 // clients makes the API keys of a courier and of each site's kiosk and
-// returns their clients, all sharing one transport that keeps a
-// connection per worker. Retries are off: every failure counts.
+// returns their clients, all sharing one transport.
 func clients(ctx context.Context, s *Service, w *world, workers int) (*client.Client, map[string]*client.Client, func(), error) {
+	base, closeIdle, err := baseClient(s, workers)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	courier, err := keyed(ctx, s, base, service.NewAPIKeyInput{Role: parcelguard.RoleCourier, CarrierID: w.carrier.ID, Name: "bench courier"})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kiosks := map[string]*client.Client{}
+	for _, site := range w.sites {
+		if kiosks[site.ID], err = keyed(ctx, s, base, service.NewAPIKeyInput{Role: parcelguard.RoleKiosk, SiteID: site.ID, Name: "bench kiosk"}); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return courier, kiosks, closeIdle, nil
+}
+
+// baseClient is an API client without a key on a transport that keeps a
+// connection per worker. Retries are off: every failure counts.
+func baseClient(s *Service, workers int) (*client.Client, func(), error) {
 	tr := nethttp.DefaultTransport.(*nethttp.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 2*workers, 2*workers
 	hc := &nethttp.Client{Transport: tr, Timeout: time.Minute}
 	base, err := client.New(s.URL, client.WithHTTPClient(hc), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}),
 		client.WithUserAgent("parcelguard-bench"))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	token, _, err := s.Svc.CreateAPIKey(ctx, parcelguard.System, service.NewAPIKeyInput{Role: parcelguard.RoleCourier,
-		CarrierID: w.carrier.ID, Name: "bench courier"})
+	return base, tr.CloseIdleConnections, nil
+}
+
+// keyed creates an API key through the use case and returns base with it.
+func keyed(ctx context.Context, s *Service, base *client.Client, in service.NewAPIKeyInput) (*client.Client, error) {
+	token, _, err := s.Svc.CreateAPIKey(ctx, parcelguard.System, in)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, fmt.Errorf("create %s key: %w", in.Role, err)
 	}
-	courier := base.WithToken(token)
-	kiosks := map[string]*client.Client{}
-	for _, site := range w.sites {
-		token, _, err := s.Svc.CreateAPIKey(ctx, parcelguard.System, service.NewAPIKeyInput{Role: parcelguard.RoleKiosk,
-			SiteID: site.ID, Name: "bench kiosk"})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		kiosks[site.ID] = base.WithToken(token)
-	}
-	return courier, kiosks, tr.CloseIdleConnections, nil
+	return base.WithToken(token), nil
 }
 
 // readPINs learns the PINs of the items as the recipients would, from the

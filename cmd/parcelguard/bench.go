@@ -35,13 +35,19 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"(the floor: the service's transactions, same durability) and through the HTTP API of a\n"+
 		"running service with its scheduler and notification outbox, from concurrent clients\n"+
 		"over loopback. Prints ops/s, latency percentiles and the ratio service/floor.\n"+
+		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
+		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
+		"prints the sustained parcels/s per window, each step's latency, CPU per parcel, the\n"+
+		"outbox backlog and memory, then checks the invariants; a violation exits non-zero.\n"+
 		"PostgreSQL is measured in scratch databases it creates on the --db server and drops.")
 	duration := fs.Duration("duration", 10*time.Second, "longest run of each phase (an operation on an engine, floor or service)")
-	concurrency := fs.Int("concurrency", 32, "concurrent workers: store callers for the floor, HTTP clients for the service")
+	concurrency := fs.Int("concurrency", 32, fmt.Sprintf("concurrent workers: store callers for the floor, HTTP clients for the service (with --lifecycle: workers with a parcel each, default %d)", lifecycleConcurrency))
 	engines := fs.String("engines", "", "comma-separated engines: sqlite, postgres (default sqlite, plus postgres when --db is a postgres:// URL)")
 	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry, or lifecycle)")
+	var lifecycle lifecycleFlag
+	fs.Var(&lifecycle, "lifecycle", "instead of the phases, run whole parcel lifecycles (announce, deposit, notice, pickup, notice) through the API for this long, e.g. 10m, and check the invariants after; 0 is off")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -51,29 +57,34 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if *concurrency < 1 || *concurrency > 4096 {
 		return fmt.Errorf("--concurrency %d: must be between 1 and 4096", *concurrency)
 	}
+	if lifecycle > 0 && flagSet(fs, "duration") {
+		return errors.New("--duration sets the phases' length; --lifecycle runs instead of them for its own duration: give one of the two")
+	}
 	names, err := benchEngines(*engines, *db)
 	if err != nil {
 		return err
 	}
-	cfg := bench.Config{Duration: *duration, Concurrency: *concurrency}
-	for _, name := range names {
-		if name == "sqlite" {
-			cfg.Engines = append(cfg.Engines, sqliteBenchEngine())
-		} else {
-			cfg.Engines = append(cfg.Engines, postgresBenchEngine(*db))
-		}
-	}
-	if isTerminal(e.stderr) {
-		cfg.Progress = e.stderr
-	}
+	var out benchOutput
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
 		defer f.Close()
-		cfg.CPUProfile = f
+		out.profile = f
 	}
+	if isTerminal(e.stderr) {
+		out.progress = e.stderr
+	}
+	if lifecycle > 0 {
+		workers := *concurrency
+		if !flagSet(fs, "concurrency") && e.getenv(envName("concurrency")) == "" {
+			workers = lifecycleConcurrency
+		}
+		return runLifecycleBench(ctx, e, time.Duration(lifecycle), workers, benchEngineList(names, *db), out, *asJSON)
+	}
+	cfg := bench.Config{Duration: *duration, Concurrency: *concurrency, Engines: benchEngineList(names, *db),
+		Progress: out.progress, CPUProfile: out.profile}
 	report, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -82,6 +93,26 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return report.WriteJSON(e.stdout)
 	}
 	return report.WriteTable(e.stdout)
+}
+
+// benchOutput is where a bench run draws its progress and writes its
+// profile, if anywhere.
+type benchOutput struct {
+	progress io.Writer
+	profile  io.Writer
+}
+
+// benchEngineList turns engine names into the engines to measure.
+func benchEngineList(names []string, db string) []bench.Engine {
+	var engines []bench.Engine
+	for _, name := range names {
+		if name == "sqlite" {
+			engines = append(engines, sqliteBenchEngine())
+		} else {
+			engines = append(engines, postgresBenchEngine(db))
+		}
+	}
+	return engines
 }
 
 // benchEngines checks --engines against --db and returns the engine names.
