@@ -245,8 +245,9 @@ func (s *Service) APIKeys(ctx context.Context, p parcelguard.Principal, f parcel
 	return out, nil
 }
 
-// RevokeAPIKey revokes a key. Admins only. Authentication reads the key on
-// every request, so the key stops working with the next one.
+// RevokeAPIKey revokes a key. Admins only. The key stops working with its
+// next request to this Service, and within AuthCacheTTL on other instances
+// sharing the store.
 func (s *Service) RevokeAPIKey(ctx context.Context, p parcelguard.Principal, prefix string) (*parcelguard.APIKey, error) {
 	if err := require(p); err != nil {
 		return nil, err
@@ -262,6 +263,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p parcelguard.Principal, pre
 		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventAPIKeyRevoked, SiteID: k.SiteID,
 			Data: map[string]string{"prefix": k.Prefix, "role": string(k.Role), "carrier_id": k.CarrierID}})
 	})
+	s.auth.forget(prefix) // also when the update failed: it may have committed
 	if err != nil {
 		return nil, fmt.Errorf("revoke api key %s: %w", prefix, err)
 	}

@@ -94,11 +94,18 @@ func (s *Service) CreateAPIKey(ctx context.Context, p parcelguard.Principal, in 
 
 // Authenticate resolves an API key token to the principal it stands for.
 // Every bad token gets the same ErrUnauthorized; a store failure is reported
-// as such, so clients see 503 rather than a misleading 401.
+// as such, so clients see 503 rather than a misleading 401. A key verified
+// within AuthCacheTTL is not read again (apikey_cache.go).
 func (s *Service) Authenticate(ctx context.Context, token string) (parcelguard.Principal, error) {
 	prefix, secret, ok := splitAPIKey(token)
 	if !ok {
 		return parcelguard.Principal{}, parcelguard.ErrUnauthorized
+	}
+	sum := sha256.Sum256([]byte(secret))
+	now := s.clock.Now()
+	p, ok, gen := s.auth.get(prefix, sum, now)
+	if ok {
+		return p, nil
 	}
 	var key *parcelguard.APIKey
 	err := s.store.View(ctx, func(tx parcelguard.Tx) (err error) {
@@ -108,11 +115,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (parcelguard.P
 	if err != nil && !errors.Is(err, parcelguard.ErrNotFound) {
 		return parcelguard.Principal{}, fmt.Errorf("authenticate %s: %w", prefix, err)
 	}
-	sum := sha256.Sum256([]byte(secret))
 	if err != nil || !key.RevokedAt.IsZero() || subtle.ConstantTimeCompare(sum[:], key.SecretHash) != 1 {
 		return parcelguard.Principal{}, parcelguard.ErrUnauthorized
 	}
-	return parcelguard.Principal{Role: key.Role, KeyPrefix: key.Prefix, CarrierID: key.CarrierID, SiteID: key.SiteID}, nil
+	p = parcelguard.Principal{Role: key.Role, KeyPrefix: key.Prefix, CarrierID: key.CarrierID, SiteID: key.SiteID}
+	s.auth.put(p, sum, now, gen)
+	return p, nil
 }
 
 // splitAPIKey splits "pgk_<prefix>_<secret>" into "pgk_<prefix>" and secret.

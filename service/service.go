@@ -42,6 +42,8 @@ type Service struct {
 	// syncedMaps holds the command keys of locker maps this process has
 	// seen queued, so SyncLockerCompartments leaves the writer alone.
 	syncedMaps sync.Map
+	// auth holds recently verified API keys.
+	auth authCache
 }
 
 // New returns a Service; missing Metrics and Logger default to discarding ones.
