@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -137,11 +136,7 @@ type LifecycleReport struct {
 }
 
 // WriteJSON writes r as indented JSON.
-func (r *LifecycleReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *LifecycleReport) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
 // WriteTable writes r as aligned text tables: the rates, the steps'
 // latencies, the windows and the invariants of each engine.
