@@ -65,13 +65,35 @@ func New(cfg Config) *Service {
 const maxRetries = 5
 
 // update runs fn in a store transaction, re-running it when it lost a race.
+// The first one of a request that carries an Idempotency-Key claim also
+// stores the claim (idempotency_claim.go); if the key is stored already,
+// fn does not run and the use case fails with ErrIdempotencyInFlight.
 func (s *Service) update(ctx context.Context, fn func(tx parcelguard.Tx) error) error {
+	claim := pendingClaim(ctx)
+	var claimed *parcelguard.IdempotencyRecord
+	run := fn
+	if claim != nil {
+		run = func(tx parcelguard.Tx) (err error) {
+			if claimed, err = s.claimIn(ctx, tx, claim); err != nil {
+				return err
+			}
+			return fn(tx)
+		}
+	}
 	var err error
 	for range maxRetries {
-		err = s.store.Update(ctx, fn)
+		err = s.store.Update(ctx, run)
 		if !errors.Is(err, parcelguard.ErrConflict) && !errors.Is(err, errRetryDuplicate) {
-			return err
+			break
 		}
+	}
+	switch {
+	case claim == nil:
+	case errors.Is(err, errKeyTaken):
+		claim.taken = true
+		return parcelguard.ErrIdempotencyInFlight
+	case err == nil:
+		claim.record = claimed
 	}
 	return err
 }
