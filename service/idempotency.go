@@ -43,25 +43,11 @@ func (s *Service) BeginIdempotent(ctx context.Context, scope, key string, reques
 	if scope == "" || !ValidIdempotencyKey(key) {
 		return nil, nil, parcelguard.Invalid(parcelguard.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 printable ASCII characters"})
 	}
-	newRecord := func() *parcelguard.IdempotencyRecord {
-		now := s.clock.Now()
-		return &parcelguard.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash,
-			State: parcelguard.IdempotencyInFlight, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(parcelguard.IdempotencyTTL)}
-	}
-	// A key is nearly always new: claim it with one insert and no read
-	// first. Only a key already there takes the path below.
-	fresh := newRecord()
-	err = s.store.Update(ctx, func(tx parcelguard.Tx) error { return tx.CreateIdempotencyKey(ctx, fresh) })
-	if err == nil {
-		return fresh, nil, nil
-	}
-	if !errors.Is(err, parcelguard.ErrDuplicate) && !errors.Is(err, parcelguard.ErrConflict) {
-		return nil, nil, fmt.Errorf("idempotency key: %w", err)
-	}
 	err = s.update(ctx, func(tx parcelguard.Tx) error {
 		claimed, replay = nil, nil
 		now := s.clock.Now()
-		fresh := newRecord()
+		fresh := &parcelguard.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash,
+			State: parcelguard.IdempotencyInFlight, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(parcelguard.IdempotencyTTL)}
 		r, err := tx.IdempotencyKey(ctx, scope, key)
 		switch {
 		case errors.Is(err, parcelguard.ErrNotFound):
