@@ -153,10 +153,10 @@ func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
 // handleAll renders and sends the claimed messages on the workers and
 // records their outcomes as they come in: whatever outcomes are waiting
 // when the store is free are recorded in one transaction, so a busy
-// dispatcher commits many deliveries at once. A worker takes its next
-// message only once its last outcome is recorded, and none does once the
-// store failed to record one, so a crash repeats at most one message per
-// worker.
+// dispatcher commits many deliveries at once. A worker that sent a message
+// out takes its next one only once that outcome is recorded, and none does
+// once the store failed to record one, so a crash repeats at most one
+// message per worker (see outcome.sentOutside).
 func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) error {
 	var (
 		wg       sync.WaitGroup
@@ -175,7 +175,9 @@ func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) e
 				o := d.handle(ctx, m)
 				o.recorded = make(chan struct{})
 				outcomes <- o
-				<-o.recorded
+				if o.sentOutside() {
+					<-o.recorded
+				}
 			}
 		})
 	}
@@ -202,6 +204,15 @@ type outcome struct {
 	// recorded is closed once the outcome is recorded or has failed to be.
 	recorded chan struct{}
 }
+
+// sentOutside reports whether the outcome's message left the process (an
+// e-mail, an SMS, a webhook). Only such a worker waits for the record
+// before its next message, so a crash repeats at most one delivery per
+// worker. A mailbox delivery is its record, and a skip, retry or death
+// sends nothing: if their record is lost, the lease brings the message
+// back with nothing repeated, so the worker moves on at once instead of
+// holding its slot through the commit.
+func (o *outcome) sentOutside() bool { return o.sent && o.entry == nil }
 
 // recordAll records outcomes until the channel closes, as many at once as
 // are waiting, up to limit. It sets broken when the store failed to record
