@@ -40,14 +40,13 @@ func ValidIdempotencyKey(key string) bool {
 // different content, ErrIdempotencyInFlight while another request holds
 // the key, and ErrNotReplayable when the earlier answer was withheld.
 func (s *Service) BeginIdempotent(ctx context.Context, scope, key string, requestHash []byte) (claimed, replay *parcelguard.IdempotencyRecord, err error) {
-	if scope == "" || !ValidIdempotencyKey(key) {
-		return nil, nil, parcelguard.Invalid(parcelguard.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 printable ASCII characters"})
+	if err := checkIdempotencyKey(scope, key); err != nil {
+		return nil, nil, err
 	}
 	err = s.update(ctx, func(tx parcelguard.Tx) error {
 		claimed, replay = nil, nil
 		now := s.clock.Now()
-		fresh := &parcelguard.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash,
-			State: parcelguard.IdempotencyInFlight, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(parcelguard.IdempotencyTTL)}
+		fresh := newIdempotencyRecord(scope, key, requestHash, parcelguard.IdempotencyInFlight, now)
 		r, err := tx.IdempotencyKey(ctx, scope, key)
 		switch {
 		case errors.Is(err, parcelguard.ErrNotFound):

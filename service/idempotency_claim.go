@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parcelguard/parcelguard"
 )
@@ -32,10 +33,24 @@ type IdempotencyClaim struct {
 // NewIdempotencyClaim returns the claim of key for a request of the caller
 // scope whose content hashes to requestHash; nothing is stored yet.
 func NewIdempotencyClaim(scope, key string, requestHash []byte) (*IdempotencyClaim, error) {
-	if scope == "" || !ValidIdempotencyKey(key) {
-		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 printable ASCII characters"})
+	if err := checkIdempotencyKey(scope, key); err != nil {
+		return nil, err
 	}
 	return &IdempotencyClaim{scope: scope, key: key, requestHash: requestHash}, nil
+}
+
+// checkIdempotencyKey refuses a key no client should send.
+func checkIdempotencyKey(scope, key string) error {
+	if scope == "" || !ValidIdempotencyKey(key) {
+		return parcelguard.Invalid(parcelguard.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 printable ASCII characters"})
+	}
+	return nil
+}
+
+// newIdempotencyRecord is a record of key in state, made at now.
+func newIdempotencyRecord(scope, key string, requestHash []byte, state parcelguard.IdempotencyState, now time.Time) *parcelguard.IdempotencyRecord {
+	return &parcelguard.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, State: state,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(parcelguard.IdempotencyTTL)}
 }
 
 // Made returns the claimed record once a write transaction of the request
@@ -67,9 +82,7 @@ var errKeyTaken = errors.New("idempotency key already stored")
 
 // claimIn inserts c's in-flight record in tx, returning it.
 func (s *Service) claimIn(ctx context.Context, tx parcelguard.Tx, c *IdempotencyClaim) (*parcelguard.IdempotencyRecord, error) {
-	now := s.clock.Now()
-	r := &parcelguard.IdempotencyRecord{Scope: c.scope, Key: c.key, RequestHash: c.requestHash,
-		State: parcelguard.IdempotencyInFlight, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(parcelguard.IdempotencyTTL)}
+	r := newIdempotencyRecord(c.scope, c.key, c.requestHash, parcelguard.IdempotencyInFlight, s.clock.Now())
 	if err := tx.CreateIdempotencyKey(ctx, r); err != nil {
 		if errors.Is(err, parcelguard.ErrDuplicate) {
 			return nil, errKeyTaken
@@ -85,10 +98,8 @@ func (s *Service) claimIn(ctx context.Context, tx parcelguard.Tx, c *Idempotency
 // the store already: the request must then be answered as a repeat of the
 // one that stored it (BeginIdempotent).
 func (s *Service) StoreIdempotent(ctx context.Context, c *IdempotencyClaim, status int, response []byte, replayable bool) (taken bool, err error) {
-	now := s.clock.Now()
-	r := &parcelguard.IdempotencyRecord{Scope: c.scope, Key: c.key, RequestHash: c.requestHash,
-		State: parcelguard.IdempotencyDone, Status: status, Response: response,
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(parcelguard.IdempotencyTTL)}
+	r := newIdempotencyRecord(c.scope, c.key, c.requestHash, parcelguard.IdempotencyDone, s.clock.Now())
+	r.Status, r.Response = status, response
 	if !replayable {
 		r.State, r.Response = parcelguard.IdempotencyWithheld, nil
 	}
