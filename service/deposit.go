@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
@@ -23,50 +24,63 @@ func (s *Service) Deposit(ctx context.Context, p parcelguard.Principal, id strin
 			return err
 		}
 		now := s.clock.Now()
-		if err := x.Transition(parcelguard.ParcelDeposited, now); err != nil {
-			return err
-		}
-		c, err := tx.Compartment(ctx, x.CompartmentID)
-		if err != nil {
-			return err
-		}
-		if err := c.Occupy(x.ID); err != nil {
-			return err
-		}
-		site, err := tx.Site(ctx, x.SiteID)
-		if err != nil {
-			return err
-		}
-		carrier, err := tx.Carrier(ctx, x.CarrierID)
-		if err != nil {
-			return err
-		}
-		x.Deadline = now.Add(parcelguard.StoragePeriod(site, carrier))
-		g, err := s.issuePickupGrant(ctx, tx, x, carrier)
-		if err != nil {
-			return err
-		}
-		if err := tx.SaveCompartment(ctx, c); err != nil {
-			return err
-		}
-		if err := tx.SaveParcel(ctx, x); err != nil {
-			return err
-		}
-		if err := s.scheduleStorageTimers(ctx, tx, x); err != nil {
-			return err
-		}
-		e := &parcelguard.Event{Kind: parcelguard.EventParcelDeposited, SiteID: x.SiteID,
-			CompartmentID: c.ID, ParcelID: x.ID, GrantID: g.ID,
-			Data: map[string]string{"label": c.Label, "deadline": x.Deadline.Format("2006-01-02T15:04:05Z07:00")}}
-		if err := s.appendEvent(ctx, tx, p, e); err != nil {
-			return err
-		}
-		return s.notifyDeposited(ctx, tx, x, g, e)
+		return s.placeDeposited(ctx, tx, p, x, now, now, map[string]string{})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deposit %s: %w", id, err)
 	}
 	return x, nil
+}
+
+// placeDeposited is the deposit proper, shared by a courier's deposit
+// through the API and one a locker reports: the reserved parcel goes into
+// its compartment, its storage period runs from at (but never ends before
+// notBefore), and it gets its pickup grant, timers, event (with data) and
+// notices.
+func (s *Service) placeDeposited(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, x *parcelguard.Parcel,
+	at, notBefore time.Time, data map[string]string) error {
+	if err := x.Transition(parcelguard.ParcelDeposited, s.clock.Now()); err != nil {
+		return err
+	}
+	c, err := tx.Compartment(ctx, x.CompartmentID)
+	if err != nil {
+		return err
+	}
+	if err := c.Occupy(x.ID); err != nil {
+		return err
+	}
+	site, err := tx.Site(ctx, x.SiteID)
+	if err != nil {
+		return err
+	}
+	carrier, err := tx.Carrier(ctx, x.CarrierID)
+	if err != nil {
+		return err
+	}
+	x.Deadline = at.Add(parcelguard.StoragePeriod(site, carrier))
+	if x.Deadline.Before(notBefore) {
+		x.Deadline = notBefore
+	}
+	g, err := s.issuePickupGrant(ctx, tx, x, carrier)
+	if err != nil {
+		return err
+	}
+	if err := tx.SaveCompartment(ctx, c); err != nil {
+		return err
+	}
+	if err := tx.SaveParcel(ctx, x); err != nil {
+		return err
+	}
+	if err := s.scheduleStorageTimers(ctx, tx, x); err != nil {
+		return err
+	}
+	data["label"], data["deadline"] = c.Label, x.Deadline.Format(time.RFC3339)
+	e := &parcelguard.Event{Kind: parcelguard.EventParcelDeposited, SiteID: x.SiteID, CompartmentID: c.ID, ParcelID: x.ID,
+		GrantID: g.ID, Data: data}
+	if err := s.appendEvent(ctx, tx, p, e); err != nil {
+		return err
+	}
+	return s.notifyDeposited(ctx, tx, x, g, e)
 }
 
 // maxPINDraws bounds the search for a PIN not in use at the locker. With

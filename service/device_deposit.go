@@ -172,50 +172,9 @@ func (s *Service) applyLockerDeposit(ctx context.Context, tx parcelguard.Tx, p p
 			CompartmentID: g.CompartmentID, ParcelID: x.ID, GrantID: g.ID, Data: d})
 	}
 	g.State, g.UsedAt = parcelguard.GrantUsed, ev.At
-	if err := x.Transition(parcelguard.ParcelDeposited, now); err != nil {
-		return err
-	}
-	c, err := tx.Compartment(ctx, x.CompartmentID)
-	if err != nil {
-		return err
-	}
-	if err := c.Occupy(x.ID); err != nil {
-		return err
-	}
-	site, err := tx.Site(ctx, x.SiteID)
-	if err != nil {
-		return err
-	}
-	carrier, err := tx.Carrier(ctx, x.CarrierID)
-	if err != nil {
-		return err
-	}
-	x.Deadline = ev.At.Add(parcelguard.StoragePeriod(site, carrier))
-	if least := now.Add(parcelguard.MinPickupAfterOutage); x.Deadline.Before(least) {
-		x.Deadline = least
-	}
 	if err := tx.SaveGrant(ctx, g); err != nil {
 		return err
 	}
-	pg, err := s.issuePickupGrant(ctx, tx, x, carrier)
-	if err != nil {
-		return err
-	}
-	if err := tx.SaveCompartment(ctx, c); err != nil {
-		return err
-	}
-	if err := tx.SaveParcel(ctx, x); err != nil {
-		return err
-	}
-	if err := s.scheduleStorageTimers(ctx, tx, x); err != nil {
-		return err
-	}
-	d["label"], d["deadline"] = c.Label, x.Deadline.Format(time.RFC3339)
 	d["deposit_grant"] = g.ID
-	e := &parcelguard.Event{Kind: parcelguard.EventParcelDeposited, SiteID: x.SiteID, CompartmentID: c.ID, ParcelID: x.ID,
-		GrantID: pg.ID, Data: d}
-	if err := s.appendEvent(ctx, tx, p, e); err != nil {
-		return err
-	}
-	return s.notifyDeposited(ctx, tx, x, pg, e)
+	return s.placeDeposited(ctx, tx, p, x, ev.At, now.Add(parcelguard.MinPickupAfterOutage), d)
 }
