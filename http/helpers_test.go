@@ -180,6 +180,7 @@ func newEnvOn(tb testing.TB, engine string, opts ...func(*pghttp.Config)) *env {
 	}
 	h := pghttp.NewServer(cfg)
 	srv := httptest.NewServer(h)
+	tb.Cleanup(svc.WaitAnswers) // after the server closes, before the store does
 	tb.Cleanup(srv.Close)
 	e := &env{t: tb, store: store, faults: faults, clock: clock, svc: svc, keys: keys, handler: h, srv: srv, logs: logs}
 	token, _, err := svc.CreateAPIKey(ctx, parcelguard.System, service.NewAPIKeyInput{Role: parcelguard.RoleAdmin, Name: "test admin"})

@@ -37,11 +37,13 @@ import (
 //
 // The claim travels with the request (service.WithIdempotencyClaim) and is
 // written by its first write transaction, with its effect, so the two
-// commit together; the answer is held back until the key's fate is known,
-// then stored in a transaction of its own. A crash between the two leaves
-// the key in flight until parcelguard.IdempotencyLease passes, after which
-// a retry runs again. A request whose key is stored already runs nothing
-// and is answered from the stored record (idempotentAgain).
+// commit together; the answer is held back until the key's fate is known.
+// Then it goes out, and is stored under the key just after, with other
+// requests' answers (service.StoreAnswerLater); a retry that comes in
+// between waits for it. A crash before it is stored leaves the key in
+// flight until parcelguard.IdempotencyLease passes, after which a retry
+// runs again. A request whose key is stored already runs nothing and is
+// answered from the stored record (idempotentAgain).
 
 // idempotencyHeader is the request header; replayedHeader marks a replay.
 const (
@@ -122,7 +124,7 @@ func (s *Server) idempotent(ctx huma.Context, next func(huma.Context)) {
 	stored, keep := s.answerToStore(ctx, rec)
 	if r := claim.Made(); r != nil {
 		if keep {
-			s.finish(ctx, r, rec.statusOr200(), stored)
+			s.svc.StoreAnswerLater(r, rec.statusOr200(), stored.body, stored.replayable)
 		} else {
 			s.abandon(ctx.Context(), r)
 		}
@@ -183,7 +185,7 @@ func (s *Server) idempotentAgain(ctx huma.Context, scope, key string, sum, body 
 	next(rec)
 	completed = true
 	if stored, ok := s.answerToStore(ctx, rec); ok {
-		s.finish(ctx, claimed, rec.statusOr200(), stored)
+		s.svc.StoreAnswerLater(claimed, rec.statusOr200(), stored.body, stored.replayable)
 	} else {
 		s.abandon(ctx.Context(), claimed)
 	}
@@ -214,14 +216,6 @@ func (s *Server) answerToStore(ctx huma.Context, rec *recordingContext) (storedA
 	}
 	stored, _ := json.Marshal(sr) // strings and bytes always marshal
 	return storedAnswer{body: stored, replayable: true}, true
-}
-
-// finish stores the answer under a claimed record. The client may be
-// gone; the answer must be stored all the same.
-func (s *Server) finish(ctx huma.Context, r *parcelguard.IdempotencyRecord, status int, a storedAnswer) {
-	if err := s.svc.FinishIdempotent(context.WithoutCancel(ctx.Context()), r, status, a.body, a.replayable); err != nil {
-		s.logStoreFailure(ctx, err)
-	}
 }
 
 func (s *Server) logStoreFailure(ctx huma.Context, err error) {

@@ -39,10 +39,22 @@ func ValidIdempotencyKey(key string) bool {
 // finished. It fails with ErrIdempotencyMismatch when the key was used for
 // different content, ErrIdempotencyInFlight while another request holds
 // the key, and ErrNotReplayable when the earlier answer was withheld.
+//
+// A key whose answer this process is still storing (StoreAnswerLater) is
+// waited for rather than refused.
 func (s *Service) BeginIdempotent(ctx context.Context, scope, key string, requestHash []byte) (claimed, replay *parcelguard.IdempotencyRecord, err error) {
 	if err := checkIdempotencyKey(scope, key); err != nil {
 		return nil, nil, err
 	}
+	claimed, replay, err = s.beginIdempotent(ctx, scope, key, requestHash)
+	if errors.Is(err, parcelguard.ErrIdempotencyInFlight) && s.waitAnswer(ctx, scope, key) {
+		claimed, replay, err = s.beginIdempotent(ctx, scope, key, requestHash)
+	}
+	return claimed, replay, err
+}
+
+// beginIdempotent is one try of BeginIdempotent.
+func (s *Service) beginIdempotent(ctx context.Context, scope, key string, requestHash []byte) (claimed, replay *parcelguard.IdempotencyRecord, err error) {
 	err = s.update(ctx, func(tx parcelguard.Tx) error {
 		claimed, replay = nil, nil
 		now := s.clock.Now()
@@ -90,19 +102,25 @@ func (s *Service) BeginIdempotent(ctx context.Context, scope, key string, reques
 // only a marker remains, so a retry learns it succeeded without seeing the
 // secret again.
 func (s *Service) FinishIdempotent(ctx context.Context, r *parcelguard.IdempotencyRecord, status int, response []byte, replayable bool) error {
-	done := *r
-	done.State, done.Status, done.Response, done.UpdatedAt = parcelguard.IdempotencyDone, status, response, s.clock.Now()
-	if !replayable {
-		done.State, done.Response = parcelguard.IdempotencyWithheld, nil
-	}
+	done := s.answered(r, status, response, replayable)
 	err := s.store.Update(ctx, func(tx parcelguard.Tx) error {
-		d := done
+		d := *done
 		return tx.SaveIdempotencyKey(ctx, &d)
 	})
 	if err != nil {
 		return fmt.Errorf("finish idempotency key: %w", err)
 	}
 	return nil
+}
+
+// answered is r finished with its answer.
+func (s *Service) answered(r *parcelguard.IdempotencyRecord, status int, response []byte, replayable bool) *parcelguard.IdempotencyRecord {
+	done := *r
+	done.State, done.Status, done.Response, done.UpdatedAt = parcelguard.IdempotencyDone, status, response, s.clock.Now()
+	if !replayable {
+		done.State, done.Response = parcelguard.IdempotencyWithheld, nil
+	}
+	return &done
 }
 
 // AbandonIdempotent releases a key whose request ended without an answer

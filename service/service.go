@@ -44,6 +44,8 @@ type Service struct {
 	syncedMaps sync.Map
 	// auth holds recently verified API keys.
 	auth authCache
+	// answers holds idempotent answers on their way to the store.
+	answers answerQueue
 }
 
 // New returns a Service; missing Metrics and Logger default to discarding ones.

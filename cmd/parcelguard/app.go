@@ -131,6 +131,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 		shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 		defer done()
 		err := srv.Shutdown(shutdownCtx)
+		svc.WaitAnswers() // the last requests' idempotent answers
 		cancel()
 		<-schedDone
 		<-outageDone
