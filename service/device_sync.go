@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -85,6 +86,11 @@ func (s *Service) LockerMap(ctx context.Context, siteID string) ([]LockerCompart
 // compartment → lock map. It is idempotent (the command's key is the map's
 // hash), so it can run on a timer; it returns how many commands it queued.
 //
+// AddCompartment queues the map with the compartment, so this is only a
+// sweep for maps that could not be (a compartment added in the moment its
+// locker was provisioned, or by a release before AddCompartment did): it
+// reads every compartment of every locker, so it runs seldom.
+//
 // It looks on a reader first and takes the single writer only for maps
 // it has not queued before: on a timer, a scan of every compartment
 // inside a write transaction would stall every deposit behind it.
@@ -113,19 +119,15 @@ func (s *Service) SyncLockerCompartments(ctx context.Context) (int, error) {
 			if !slices.Contains(due, l.SiteID) {
 				return nil
 			}
-			now := s.clock.Now()
-			fresh, err := tx.EnqueueDeviceCommand(ctx, &parcelguard.DeviceCommand{ID: parcelguard.NewID("cmd", now), IdempotencyKey: key,
-				SiteID: l.SiteID, Kind: parcelguard.DeviceConfig, Data: map[string]string{dataCompartments: "1"}, DueAt: now, CreatedAt: now})
+			fresh, err := s.queueLockerMap(ctx, tx, l, m, key)
 			if err != nil {
 				return err
 			}
 			queued = append(queued, key)
-			if !fresh {
-				return nil
+			if fresh {
+				n++
 			}
-			n++
-			return s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventLockerConfigured,
-				SiteID: l.SiteID, Data: map[string]string{"compartments": strconv.Itoa(len(m))}})
+			return nil
 		})
 	})
 	if err != nil {
@@ -135,6 +137,54 @@ func (s *Service) SyncLockerCompartments(ctx context.Context) (int, error) {
 		s.syncedMaps.Store(key, struct{}{})
 	}
 	return n, nil
+}
+
+// queueLockerMap queues, in tx, the config command that sends a locker
+// its compartment map m under key, and reports whether it was new.
+func (s *Service) queueLockerMap(ctx context.Context, tx parcelguard.Tx, l *parcelguard.Locker, m []LockerCompartment, key string) (fresh bool, err error) {
+	now := s.clock.Now()
+	fresh, err = tx.EnqueueDeviceCommand(ctx, &parcelguard.DeviceCommand{ID: parcelguard.NewID("cmd", now), IdempotencyKey: key,
+		SiteID: l.SiteID, Kind: parcelguard.DeviceConfig, Data: map[string]string{dataCompartments: "1"}, DueAt: now, CreatedAt: now})
+	if err != nil || !fresh {
+		return false, err
+	}
+	return true, s.appendEvent(ctx, tx, parcelguard.System, &parcelguard.Event{Kind: parcelguard.EventLockerConfigured,
+		SiteID: l.SiteID, Data: map[string]string{"compartments": strconv.Itoa(len(m))}})
+}
+
+// queueGrownMap queues, in tx, the compartment map of siteID's locker
+// after a compartment was added to it, returning the map's command key,
+// or "" when the site has no locker yet (provisioning will carry the
+// compartment).
+func (s *Service) queueGrownMap(ctx context.Context, tx parcelguard.Tx, siteID string) (string, error) {
+	l, err := tx.Locker(ctx, siteID)
+	if errors.Is(err, parcelguard.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	comps, err := tx.Compartments(ctx, siteID)
+	if err != nil {
+		return "", err
+	}
+	m := lockerMap(comps, l.ProvisionedAt)
+	key := lockerMapKey(l, m)
+	if _, err := s.queueLockerMap(ctx, tx, l, m, key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// lockerMapKey is the command key of a locker's map: its hash, so that a
+// map is queued once however often it is looked at.
+func lockerMapKey(l *parcelguard.Locker, m []LockerCompartment) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|", l.ProvisionedAt.UnixNano())
+	for _, c := range m {
+		fmt.Fprintf(h, "%s=%d|", c.ID, c.Lock)
+	}
+	return "compartments:" + l.SiteID + ":" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // eachGrownLocker calls fn for every locker whose site gained
@@ -160,12 +210,7 @@ func (s *Service) eachGrownLocker(ctx context.Context, tx parcelguard.Tx, fn fun
 			continue
 		}
 		m := lockerMap(comps, l.ProvisionedAt)
-		h := sha256.New()
-		fmt.Fprintf(h, "%d|", l.ProvisionedAt.UnixNano())
-		for _, c := range m {
-			fmt.Fprintf(h, "%s=%d|", c.ID, c.Lock)
-		}
-		if err := fn(l, m, "compartments:"+l.SiteID+":"+hex.EncodeToString(h.Sum(nil)[:12])); err != nil {
+		if err := fn(l, m, lockerMapKey(l, m)); err != nil {
 			return err
 		}
 	}

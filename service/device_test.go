@@ -133,3 +133,48 @@ func TestApplyDeviceEventOnce(t *testing.T) {
 		t.Fatalf("%d applied events, want 3", len(applied))
 	}
 }
+
+// Ensure a compartment added to a site with a locker queues the locker's
+// new compartment map in the same commit, and one added before the locker
+// was provisioned does not; the sweep queues a map that was missed (a
+// compartment written by other means) once, and nothing else.
+func TestCompartmentMapQueuedWithCompartment(t *testing.T) {
+	f := newFixture(t, parcelguard.SizeS)
+	configs := func() (n int) {
+		for _, c := range f.commands("") {
+			if c.Kind == parcelguard.DeviceConfig {
+				n++
+			}
+		}
+		return n
+	}
+	must(f.svc.AddCompartment(f.ctx, admin, parcelguard.Compartment{SiteID: f.site.ID, Label: "B1", Size: parcelguard.SizeM}))(t)
+	if n := configs(); n != 0 {
+		t.Fatalf("%d config commands for a site without a locker", n)
+	}
+	f.provisionLocker()
+	f.clock.Advance(time.Second)
+	must(f.svc.AddCompartment(f.ctx, admin, parcelguard.Compartment{SiteID: f.site.ID, Label: "C1", Size: parcelguard.SizeL}))(t)
+	if n := configs(); n != 1 {
+		t.Fatalf("%d config commands after adding a compartment to a provisioned locker, want 1", n)
+	}
+	if n, err := f.svc.SyncLockerCompartments(f.ctx); err != nil || n != 0 {
+		t.Fatalf("sweep: %d, %v; want nothing left to queue", n, err)
+	}
+
+	f.clock.Advance(time.Second)
+	if err := f.db.Update(f.ctx, func(tx parcelguard.Tx) error {
+		return tx.CreateCompartment(f.ctx, &parcelguard.Compartment{ID: parcelguard.NewID("cmp", f.clock.Now()), SiteID: f.site.ID,
+			Label: "D1", Size: parcelguard.SizeS, Dimensions: parcelguard.SizeS.StandardDimensions(), State: parcelguard.CompartmentFree})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 0} {
+		if n, err := f.svc.SyncLockerCompartments(f.ctx); err != nil || n != want {
+			t.Fatalf("sweep %d after a missed map: %d, %v; want %d", i+1, n, err, want)
+		}
+	}
+	if n := configs(); n != 2 {
+		t.Fatalf("%d config commands in all, want 2", n)
+	}
+}

@@ -66,6 +66,7 @@ func (s *Service) AddCompartment(ctx context.Context, p parcelguard.Principal, i
 	now := s.clock.Now()
 	c.ID = parcelguard.NewID("cmp", now)
 	c.State, c.ParcelID = parcelguard.CompartmentFree, ""
+	var mapKey string
 	err := s.update(ctx, func(tx parcelguard.Tx) error {
 		site, err := tx.Site(ctx, c.SiteID)
 		if err != nil {
@@ -77,11 +78,19 @@ func (s *Service) AddCompartment(ctx context.Context, p parcelguard.Principal, i
 		if err := tx.CreateCompartment(ctx, &c); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventCompartmentCreated,
-			SiteID: c.SiteID, CompartmentID: c.ID, Data: map[string]string{"label": c.Label, "size": string(c.Size)}})
+		if err := s.appendEvent(ctx, tx, p, &parcelguard.Event{Kind: parcelguard.EventCompartmentCreated,
+			SiteID: c.SiteID, CompartmentID: c.ID, Data: map[string]string{"label": c.Label, "size": string(c.Size)}}); err != nil {
+			return err
+		}
+		// A provisioned locker learns its new door with the same commit.
+		mapKey, err = s.queueGrownMap(ctx, tx, c.SiteID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add compartment to %s: %w", in.SiteID, err)
+	}
+	if mapKey != "" {
+		s.syncedMaps.Store(mapKey, struct{}{})
 	}
 	return &c, nil
 }

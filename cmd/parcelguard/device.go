@@ -72,6 +72,8 @@ type deviceChannel struct {
 	// next tick; syncMu keeps it and the tick from provisioning a site twice.
 	syncNow func(ctx context.Context) error
 	syncMu  sync.Mutex
+	// mapsSwept is when SyncLockerCompartments last ran (under syncMu).
+	mapsSwept time.Time
 }
 
 // startDevices starts (or connects to) the NATS server, provisions a locker
@@ -202,9 +204,14 @@ func (d *deviceChannel) sync(ctx context.Context, f deviceFlags, dataDir string,
 		}
 	}
 	// Compartments added to a provisioned site reach its locker as a new
-	// compartment → lock map (idempotent: queued once per map).
-	if _, err := svc.SyncLockerCompartments(ctx); err != nil {
-		errs = append(errs, err)
+	// compartment → lock map, queued with the compartment; the sweep for
+	// a map that was not reads every compartment, so it runs seldom.
+	if time.Since(d.mapsSwept) >= mapSweepInterval {
+		if _, err := svc.SyncLockerCompartments(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			d.mapsSwept = time.Now()
+		}
 	}
 	if added && d.emb == nil {
 		errs = append(errs, d.writeExternalConfig(ctx, f, dataDir, svc, log))
@@ -266,6 +273,10 @@ func (d *deviceChannel) close() {
 
 // provisionInterval is how soon a new site gets its locker provisioned.
 const provisionInterval = 2 * time.Second
+
+// mapSweepInterval is how often the device channel sweeps for compartment
+// maps that did not reach their locker with their compartment.
+const mapSweepInterval = 10 * time.Minute
 
 // writeExternalConfig renders the accounts block an external nats-server
 // needs for the cloud user and every provisioned locker (the users and
