@@ -124,55 +124,37 @@ func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) error {
 
 // DispatchDue handles every message due at the clock's now, batch by batch,
 // and returns how many it handled (sent, retried later or given up).
+//
+// The batches overlap: once the last message of a batch is on a worker,
+// the next batch is claimed and its data prefetched while the workers
+// finish, so the workers do not stand idle through a claim and a read at
+// every batch's end. Outcomes are recorded as they come in: whatever
+// outcomes are waiting when the store is free are recorded in one
+// transaction, so a busy dispatcher commits many deliveries at once. A
+// worker that sent a message out takes its next one only once that
+// outcome is recorded, and none does once the store failed to record one,
+// so a crash repeats at most one message per worker (see
+// outcome.sentOutside).
 func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		var claimed []*parcelguard.Message
-		err := d.store.Update(ctx, func(tx parcelguard.Tx) (err error) {
-			claimed, err = tx.ClaimMessages(ctx, d.clock.Now(), d.cfg.Batch, d.cfg.Lease)
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("claim messages: %w", err)
-		}
-		hctx := ctx
-		if len(claimed) == 0 {
-			return total, nil
-		}
-		if b := d.render.prefetch(ctx, claimed); b != nil {
-			hctx = withBatch(ctx, b)
-		}
-		err = d.handleAll(hctx, claimed)
-		total += len(claimed)
-		if err != nil || len(claimed) < d.cfg.Batch {
-			return total, err
-		}
+	first, err := d.claim(ctx)
+	if err != nil || len(first) == 0 {
+		return 0, err // nothing due: no workers to start
 	}
-}
-
-// handleAll renders and sends the claimed messages on the workers and
-// records their outcomes as they come in: whatever outcomes are waiting
-// when the store is free are recorded in one transaction, so a busy
-// dispatcher commits many deliveries at once. A worker that sent a message
-// out takes its next one only once that outcome is recorded, and none does
-// once the store failed to record one, so a crash repeats at most one
-// message per worker (see outcome.sentOutside).
-func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) error {
 	var (
 		wg       sync.WaitGroup
-		next     = make(chan *parcelguard.Message)
-		outcomes = make(chan *outcome, len(ms))
+		next     = make(chan job)
+		outcomes = make(chan *outcome, d.cfg.Batch)
 		recorded = make(chan error, 1)
 		broken   atomic.Bool // the store failed: send nothing more
 	)
-	go func() { recorded <- d.recordAll(ctx, outcomes, len(ms), &broken) }()
-	for range min(d.cfg.Workers, len(ms)) {
+	go func() { recorded <- d.recordAll(ctx, outcomes, d.cfg.Batch, &broken) }()
+	for range d.cfg.Workers {
 		wg.Go(func() {
-			for m := range next {
+			for j := range next {
 				if broken.Load() {
 					continue // its lease runs out and a later pass sends it
 				}
-				o := d.handle(ctx, m)
+				o := d.handle(j.ctx, j.m)
 				o.recorded = make(chan struct{})
 				outcomes <- o
 				if o.sentOutside() {
@@ -181,13 +163,55 @@ func (d *Dispatcher) handleAll(ctx context.Context, ms []*parcelguard.Message) e
 			}
 		})
 	}
-	for _, m := range ms {
-		next <- m
-	}
+
+	total, err := d.feed(ctx, first, next, &broken)
 	close(next)
 	wg.Wait()
 	close(outcomes)
-	return <-recorded
+	return total, errors.Join(err, <-recorded)
+}
+
+// job is a claimed message on its way to a worker, with its batch's
+// context (the data prefetched for it).
+type job struct {
+	ctx context.Context
+	m   *parcelguard.Message
+}
+
+// claim leases the next batch of due messages.
+func (d *Dispatcher) claim(ctx context.Context) ([]*parcelguard.Message, error) {
+	var claimed []*parcelguard.Message
+	err := d.store.Update(ctx, func(tx parcelguard.Tx) (err error) {
+		claimed, err = tx.ClaimMessages(ctx, d.clock.Now(), d.cfg.Batch, d.cfg.Lease)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim messages: %w", err)
+	}
+	return claimed, nil
+}
+
+// feed hands the claimed batch to the workers, then claims the next,
+// until a claim comes back short or the store failed.
+func (d *Dispatcher) feed(ctx context.Context, claimed []*parcelguard.Message, next chan<- job, broken *atomic.Bool) (int, error) {
+	total := 0
+	for {
+		hctx := ctx
+		if b := d.render.prefetch(ctx, claimed); b != nil {
+			hctx = withBatch(ctx, b)
+		}
+		for _, m := range claimed {
+			next <- job{hctx, m}
+		}
+		total += len(claimed)
+		if len(claimed) < d.cfg.Batch || broken.Load() {
+			return total, nil
+		}
+		var err error
+		if claimed, err = d.claim(ctx); err != nil || len(claimed) == 0 {
+			return total, err
+		}
+	}
 }
 
 // outcome is what handling one message left to record.
