@@ -26,6 +26,12 @@ type SignedCommand struct {
 	Signature []byte `json:"sig"`
 }
 
+// Outgoing is a signed command and the locker it is addressed to.
+type Outgoing struct {
+	LockerID string
+	Command  SignedCommand
+}
+
 // Sign validates and encodes cmd and signs it with priv under keyID.
 func Sign(cmd Command, keyID string, priv ed25519.PrivateKey) (SignedCommand, error) {
 	if err := checkID("key_id", keyID); err != nil {

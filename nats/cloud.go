@@ -44,7 +44,10 @@ func Connect(ctx context.Context, url string, creds Credentials, o CloudOptions)
 	if err != nil {
 		return nil, fmt.Errorf("connect cloud: %w", err)
 	}
-	js, err := jetstream.New(nc)
+	// An async publish the server never acknowledges (the connection
+	// dropped meanwhile) fails after publishAckTimeout instead of
+	// staying pending.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(publishAckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("connect cloud: %w", err)
@@ -73,21 +76,61 @@ func (c *Cloud) EnsureLocker(ctx context.Context, lockerID string) error {
 // is stored once. It refuses a command addressed to another locker: the
 // locker would refuse it anyway, so that is a bug here.
 func (c *Cloud) PublishCommand(ctx context.Context, lockerID string, sc devicemsg.SignedCommand) error {
+	return c.PublishCommands(ctx, []devicemsg.Outgoing{{LockerID: lockerID, Command: sc}})[0]
+}
+
+// publishAckTimeout bounds the wait for the server to store a command.
+const publishAckTimeout = 10 * time.Second
+
+// PublishCommands publishes the commands in order, each to its locker's
+// queue, without waiting for one to be stored before sending the next,
+// and returns each one's error: nil once the queue has it. A locker's
+// commands are stored in the order given.
+func (c *Cloud) PublishCommands(ctx context.Context, out []devicemsg.Outgoing) []error {
+	errs := make([]error, len(out))
+	ids := make([]string, len(out))
+	acks := make([]jetstream.PubAckFuture, len(out))
+	for i, o := range out {
+		id, b, err := encodeOutgoing(o.LockerID, o.Command)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ids[i] = id
+		if acks[i], err = c.js.PublishAsync(CommandSubject(o.LockerID), b, jetstream.WithMsgID(id)); err != nil {
+			errs[i] = fmt.Errorf("publish command %s: %w", id, err)
+		}
+	}
+	for i, ack := range acks {
+		if ack == nil {
+			continue
+		}
+		select {
+		case <-ack.Ok():
+		case err := <-ack.Err():
+			errs[i] = fmt.Errorf("publish command %s: %w", ids[i], err)
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("publish command %s: %w", ids[i], ctx.Err())
+		}
+	}
+	return errs
+}
+
+// encodeOutgoing checks that sc is addressed to lockerID and returns its
+// id and wire form.
+func encodeOutgoing(lockerID string, sc devicemsg.SignedCommand) (string, []byte, error) {
 	cmd, err := devicemsg.DecodeCommand(sc.Command)
 	if err != nil {
-		return fmt.Errorf("publish command: %w", err)
+		return "", nil, fmt.Errorf("publish command: %w", err)
 	}
 	if cmd.LockerID != lockerID {
-		return fmt.Errorf("publish command %s: addressed to %q, not %q", cmd.ID, cmd.LockerID, lockerID)
+		return "", nil, fmt.Errorf("publish command %s: addressed to %q, not %q", cmd.ID, cmd.LockerID, lockerID)
 	}
 	b, err := devicemsg.EncodeSignedCommand(sc)
 	if err != nil {
-		return fmt.Errorf("publish command %s: %w", cmd.ID, err)
+		return "", nil, fmt.Errorf("publish command %s: %w", cmd.ID, err)
 	}
-	if _, err := c.js.Publish(ctx, CommandSubject(lockerID), b, jetstream.WithMsgID(cmd.ID)); err != nil {
-		return fmt.Errorf("publish command %s: %w", cmd.ID, err)
-	}
-	return nil
+	return cmd.ID, b, nil
 }
 
 // ConsumeEvents runs handler for each event until ctx ends, through the

@@ -10,18 +10,23 @@ import (
 	"github.com/parcelguard/parcelguard/devicemsg"
 )
 
-// CommandPublisher delivers a signed command to a locker's durable command
-// queue; nats.Cloud implements it. A nil error means the queue has it.
+// CommandPublisher delivers signed commands to lockers' durable command
+// queues; nats.Cloud implements it.
 type CommandPublisher interface {
-	PublishCommand(ctx context.Context, lockerID string, sc devicemsg.SignedCommand) error
+	// PublishCommands publishes the commands in order and returns each
+	// one's error: nil means the locker's queue has it.
+	PublishCommands(ctx context.Context, out []devicemsg.Outgoing) []error
 }
 
 // Device outbox dispatch policy.
 const (
-	deviceBatch     = 100
-	deviceLease     = 30 * time.Second
-	deviceRetryBase = time.Second
-	deviceRetryMax  = time.Minute
+	deviceBatch = 100
+	deviceLease = 30 * time.Second
+	// devicePublishTimeout bounds the wait for a batch's commands to be
+	// stored by the device channel; well inside deviceLease.
+	devicePublishTimeout = 10 * time.Second
+	deviceRetryBase      = time.Second
+	deviceRetryMax       = time.Minute
 	// revokeLifetime is how long a revoke stays acceptable: as long as the
 	// stream keeps it, so a locker offline for days still gets it.
 	revokeLifetime = CommandRetention
@@ -52,46 +57,96 @@ func (s *Service) DispatchDeviceCommands(ctx context.Context, pub CommandPublish
 		if err != nil {
 			return sent, fmt.Errorf("claim device commands: %w", err)
 		}
-		var errs []error
-		for _, c := range batch {
-			ok, err := s.sendDeviceCommand(ctx, pub, c)
-			if ok {
-				sent++
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
+		if len(batch) == 0 {
+			return sent, nil
 		}
-		if len(batch) < deviceBatch || len(errs) > 0 {
-			return sent, errors.Join(errs...)
+		n, err := s.sendDeviceCommands(ctx, pub, batch)
+		sent += n
+		if len(batch) < deviceBatch || err != nil {
+			return sent, err
 		}
 	}
 }
 
-// sendDeviceCommand builds, signs and publishes one command and records the
-// outcome. A publish failure is not an error of the pass: it schedules a
-// retry. Only failing to record an outcome is.
-func (s *Service) sendDeviceCommand(ctx context.Context, pub CommandPublisher, c *parcelguard.DeviceCommand) (bool, error) {
-	sc, err := s.buildDeviceCommand(ctx, c)
-	if err == nil {
-		err = pub.PublishCommand(ctx, c.SiteID, sc)
-	}
-	now := s.clock.Now()
-	if err == nil || errors.Is(err, errSkipCommand) {
-		if err := s.store.Update(ctx, func(tx parcelguard.Tx) error { return tx.MarkDeviceCommandSent(ctx, c.ID, now) }); err != nil {
-			return false, fmt.Errorf("mark device command %s sent: %w", c.ID, err)
+// sendDeviceCommands builds and signs a claimed batch, publishes it in
+// order without waiting on each command in turn, and records the
+// outcomes in one transaction, returning how many went out. A publish
+// failure is not an error of the pass: it schedules a retry. Only failing
+// to record an outcome is.
+func (s *Service) sendDeviceCommands(ctx context.Context, pub CommandPublisher, batch []*parcelguard.DeviceCommand) (int, error) {
+	errs := make([]error, len(batch))
+	out := make([]devicemsg.Outgoing, 0, len(batch))
+	built := make([]int, 0, len(batch)) // out[j] is batch[built[j]]
+	for i, c := range batch {
+		sc, err := s.buildDeviceCommand(ctx, c)
+		if err != nil {
+			errs[i] = err
+			continue
 		}
-		return err == nil, nil
+		out = append(out, devicemsg.Outgoing{LockerID: c.SiteID, Command: sc})
+		built = append(built, i)
 	}
-	delay := deviceRetryBase << min(c.Attempts, 10)
-	delay = min(delay, deviceRetryMax)
-	s.log.Warn("device command not sent, retrying", "command", c.ID, "site", c.SiteID, "kind", c.Kind, "attempts", c.Attempts, "err", err)
-	if err := s.store.Update(ctx, func(tx parcelguard.Tx) error {
-		return tx.MarkDeviceCommandRetry(ctx, c.ID, c.Lease, now.Add(delay), err.Error())
-	}); err != nil {
-		return false, fmt.Errorf("retry device command %s: %w", c.ID, err)
+	if len(out) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, devicePublishTimeout)
+		for j, err := range pub.PublishCommands(pctx, out) {
+			errs[built[j]] = err
+		}
+		cancel()
 	}
-	return false, nil
+
+	now := s.clock.Now()
+	sent := 0
+	record := func(tx parcelguard.Tx, i int) error {
+		c, err := batch[i], errs[i]
+		if err == nil || errors.Is(err, errSkipCommand) {
+			if err := tx.MarkDeviceCommandSent(ctx, c.ID, now); err != nil {
+				return fmt.Errorf("mark device command %s sent: %w", c.ID, err)
+			}
+			return nil
+		}
+		delay := min(deviceRetryBase<<min(c.Attempts, 10), deviceRetryMax)
+		if err := tx.MarkDeviceCommandRetry(ctx, c.ID, c.Lease, now.Add(delay), err.Error()); err != nil {
+			return fmt.Errorf("retry device command %s: %w", c.ID, err)
+		}
+		return nil
+	}
+	// All outcomes in one transaction; if that fails, one by one, so one
+	// command that cannot be recorded holds back no other. An outcome not
+	// recorded keeps its lease until it runs out and is sent again then;
+	// the command id makes the repeat harmless.
+	all := func(tx parcelguard.Tx) error {
+		for i := range batch {
+			if err := record(tx, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	recorded := make([]bool, len(batch))
+	var failed []error
+	if err := s.store.Update(ctx, all); err == nil {
+		for i := range recorded {
+			recorded[i] = true
+		}
+	} else {
+		for i := range batch {
+			if err := s.store.Update(ctx, func(tx parcelguard.Tx) error { return record(tx, i) }); err != nil {
+				failed = append(failed, err)
+				continue
+			}
+			recorded[i] = true
+		}
+	}
+	for i, c := range batch {
+		switch err := errs[i]; {
+		case !recorded[i]:
+		case err == nil:
+			sent++
+		case !errors.Is(err, errSkipCommand):
+			s.log.Warn("device command not sent, retrying", "command", c.ID, "site", c.SiteID, "kind", c.Kind, "attempts", c.Attempts, "err", err)
+		}
+	}
+	return sent, errors.Join(failed...)
 }
 
 // buildDeviceCommand turns an outbox row into the signed wire command. A
