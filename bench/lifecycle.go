@@ -155,7 +155,7 @@ func (r *lifeRun) result(engine string) *LifecycleResult {
 		t := &r.windows[k]
 		from := time.Duration(k) * r.window
 		w := Window{StartSeconds: from.Seconds(), Seconds: min(r.window, r.d-from).Seconds(), Completed: int(t.completed.Load()),
-			OutboxBacklog: t.backlog, RSSMB: mb(t.rss), HeapMB: mb(t.heap)}
+			OutboxBacklog: t.backlog, DeviceBacklog: t.devices, RSSMB: mb(t.rss), HeapMB: mb(t.heap)}
 		w.ParcelsPerSec = float64(w.Completed) / w.Seconds
 		if w.Completed > 0 {
 			w.CPUMsPerParcel = ms(t.cpu) / float64(w.Completed)
@@ -164,6 +164,7 @@ func (r *lifeRun) result(engine string) *LifecycleResult {
 		res.Completed += w.Completed
 		res.OutboxBacklogMax = max(res.OutboxBacklogMax, w.OutboxBacklog)
 		res.OutboxBacklogLast = w.OutboxBacklog
+		res.DeviceBacklogMax = max(res.DeviceBacklogMax, w.DeviceBacklog)
 		cpu += t.cpu
 		rates = append(rates, w.ParcelsPerSec)
 	}

@@ -21,6 +21,18 @@ type backlog struct {
 	from  time.Time // messages created before it are all sent
 }
 
+// deviceBacklog counts the device outbox's pending commands: the grants
+// and revokes on their way to the lockers. It lists them by state, which
+// its index serves without walking the sent ones.
+func deviceBacklog(ctx context.Context, store parcelguard.Store) (int, error) {
+	var pending []*parcelguard.DeviceCommand
+	err := store.View(ctx, func(tx parcelguard.Tx) (err error) {
+		pending, err = tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{State: parcelguard.DeviceCommandPending})
+		return err
+	})
+	return len(pending), err
+}
+
 // count returns how many messages are pending now.
 func (b *backlog) count(ctx context.Context) (int, error) {
 	now := time.Now()

@@ -24,6 +24,7 @@ const (
 	CheckNoticesOnce   = "notices_once"
 	CheckMailbox       = "mailbox_matches_outbox"
 	CheckOutboxDrained = "outbox_drained"
+	CheckDevicesSent   = "device_commands_sent"
 	CheckCompartments  = "compartments_free"
 	CheckAudit         = "audit_chains"
 )
@@ -138,7 +139,7 @@ func (c *checker) tally(parcelID string) *parcelTally {
 func checkInvariants(ctx context.Context, store parcelguard.Store, sc scope) (checks []Check, skipped int, err error) {
 	c := &checker{sc: sc, parcels: map[string]*parcelTally{}}
 	for _, name := range []string{CheckPickedUp, CheckPickedUpOnce, CheckGrantOnce, CheckNoticesOnce, CheckMailbox,
-		CheckOutboxDrained, CheckCompartments, CheckAudit} {
+		CheckOutboxDrained, CheckDevicesSent, CheckCompartments, CheckAudit} {
 		c.check(name) // report them in this order
 	}
 	for _, step := range []struct {
@@ -149,6 +150,7 @@ func checkInvariants(ctx context.Context, store parcelguard.Store, sc scope) (ch
 		{"events", c.checkEvents},
 		{"outbox", c.checkOutbox},
 		{"mailbox", c.checkMailbox},
+		{"device commands", c.checkDeviceCommands},
 		{"compartments", c.checkCompartments},
 		{"audit chains", c.checkAudit},
 	} {
@@ -279,6 +281,29 @@ func (c *checker) checkOutbox(ctx context.Context, store parcelguard.Store) erro
 		}
 		after = page[len(page)-1].ID
 	}
+}
+
+// checkDeviceCommands: every command queued for the run's lockers (the
+// grants and revokes of its parcels) was sent or found no longer needed.
+func (c *checker) checkDeviceCommands(ctx context.Context, store parcelguard.Store) error {
+	ch := c.check(CheckDevicesSent)
+	for _, site := range c.sc.siteIDs {
+		var cmds []*parcelguard.DeviceCommand
+		err := store.View(ctx, func(tx parcelguard.Tx) (err error) {
+			cmds, err = tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{SiteID: site})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, cmd := range cmds {
+			ch.Checked++
+			if cmd.State != parcelguard.DeviceCommandSent {
+				c.violation(CheckDevicesSent, "%s command %s for locker %s is %s (%d attempts, %s)", cmd.Kind, cmd.ID, site, cmd.State, cmd.Attempts, cmd.LastError)
+			}
+		}
+	}
+	return nil
 }
 
 // checkMailbox counts each parcel's mailbox entries, to match against its

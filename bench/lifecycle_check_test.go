@@ -12,6 +12,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/devicemsg"
 	"github.com/parcelguard/parcelguard/notify"
 	"github.com/parcelguard/parcelguard/service"
 	"github.com/parcelguard/parcelguard/sqlite"
@@ -55,6 +56,11 @@ func newCheckFixture(t *testing.T) *checkFixture {
 	if err := net.addCompartments(ctx, f.svc); err != nil {
 		t.Fatal(err)
 	}
+	for _, site := range net.siteIDs() { // lockers, so grants go out as device commands
+		if _, err := f.svc.ProvisionLocker(ctx, parcelguard.System, site, "locker-"+site, "$2a$10$hash"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	carrier := parcelguard.Principal{Role: parcelguard.RoleCarrier, KeyPrefix: "pgk_car", CarrierID: f.w.carrier.ID}
 	courier := parcelguard.Principal{Role: parcelguard.RoleCourier, KeyPrefix: "pgk_cou", CarrierID: f.w.carrier.ID}
 	mailbox := f.disp.Mailbox()
@@ -97,6 +103,17 @@ func (f *checkFixture) dispatch(t *testing.T) {
 	if _, err := f.disp.DispatchDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.svc.DispatchDeviceCommands(t.Context(), lockersTakeAll{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockersTakeAll is a device channel whose lockers' queues store every
+// command.
+type lockersTakeAll struct{}
+
+func (lockersTakeAll) PublishCommands(_ context.Context, out []devicemsg.Outgoing) []error {
+	return make([]error, len(out))
 }
 
 // failed runs the checker and returns the names of the failed checks.
@@ -106,8 +123,8 @@ func (f *checkFixture) failed(t *testing.T, sc scope) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(checks) != 8 {
-		t.Fatalf("%d checks, want 8: %+v", len(checks), checks)
+	if len(checks) != 9 {
+		t.Fatalf("%d checks, want 9: %+v", len(checks), checks)
 	}
 	var names []string
 	for _, c := range checks {
@@ -225,6 +242,10 @@ func TestLifecycleChecksCatchFaults(t *testing.T) {
 			f.tamper(t, `DELETE FROM mailbox WHERE id = (SELECT min(id) FROM mailbox)`)
 			return f.scope
 		}, []string{CheckMailbox}},
+		{"a grant never reaches its locker", func(t *testing.T, f *checkFixture) scope {
+			f.tamper(t, `UPDATE device_commands SET state = 'pending' WHERE id = (SELECT max(id) FROM device_commands)`)
+			return f.scope
+		}, []string{CheckDevicesSent}},
 		{"an audit event is edited", func(t *testing.T, f *checkFixture) scope {
 			f.tamper(t, `UPDATE events SET data = '{"label":"Z9"}' WHERE id = ?`, f.somePickup(t).ID)
 			return f.scope

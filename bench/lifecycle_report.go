@@ -52,6 +52,9 @@ type Window struct {
 	CPUMsPerParcel float64 `json:"cpu_ms_per_parcel"`
 	// OutboxBacklog is how many outbox messages were pending at the end.
 	OutboxBacklog int `json:"outbox_backlog"`
+	// DeviceBacklog is how many device commands (grants, revokes) were
+	// pending at the end.
+	DeviceBacklog int `json:"device_backlog"`
 	// RSSMB and HeapMB are the process's resident set and Go heap at the end.
 	RSSMB  float64 `json:"rss_mb"`
 	HeapMB float64 `json:"heap_mb"`
@@ -92,6 +95,9 @@ type LifecycleResult struct {
 	// window's pending outbox messages.
 	OutboxBacklogMax  int `json:"outbox_backlog_max"`
 	OutboxBacklogLast int `json:"outbox_backlog_last"`
+	// DeviceBacklogMax is the largest window's pending device commands:
+	// the lockers' grants lag by about that many commands.
+	DeviceBacklogMax int `json:"device_backlog_max"`
 	// PeakRSSMB and PeakHeapMB are the largest resident set and Go heap
 	// sampled during the run (the service and the clients share the
 	// process).
@@ -100,7 +106,8 @@ type LifecycleResult struct {
 	// Warmup counts the parcels completed during the warm-up, Tail those
 	// under way when the run ended and finished afterwards (neither in
 	// Completed, both checked), and TailSeconds how long that took;
-	// DrainSeconds how long the outbox then took to empty.
+	// DrainSeconds how long the outbox and the device outbox then took to
+	// empty.
 	Warmup       int     `json:"warmup"`
 	Tail         int     `json:"tail"`
 	TailSeconds  float64 `json:"tail_s"`
@@ -144,15 +151,15 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "lifecycle: %d workers for %gs after a %gs warm-up, windows of %gs, GOMAXPROCS %d, %s\n\n", r.Concurrency,
 		r.DurationSeconds, r.WarmupSeconds, r.WindowSeconds, r.GOMAXPROCS, r.GoVersion)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "engine\tparcels\tparcels/s\twindow min/s\twindow median/s\tcpu ms/parcel\tmailbox reads/parcel\tbacklog max\tbacklog last\tpeak RSS MB\tpeak heap MB\twarm-up\ttail\tdrain s\tinvariants\t")
+	fmt.Fprintln(tw, "engine\tparcels\tparcels/s\twindow min/s\twindow median/s\tcpu ms/parcel\tmailbox reads/parcel\tbacklog max\tbacklog last\tdevice backlog max\tpeak RSS MB\tpeak heap MB\twarm-up\ttail\tdrain s\tinvariants\t")
 	for _, x := range r.Results {
 		inv := "ok"
 		if !x.OK() {
 			inv = "FAILED"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t%.1f\t%s\t\n", x.Engine, x.Completed, x.ParcelsPerSec,
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t%.1f\t%s\t\n", x.Engine, x.Completed, x.ParcelsPerSec,
 			x.WindowMinPerSec, x.WindowMedianPerSec, x.CPUMsPerParcel, x.MailboxReadsPerParcel, x.OutboxBacklogMax, x.OutboxBacklogLast,
-			x.PeakRSSMB, x.PeakHeapMB, x.Warmup, x.Tail, x.DrainSeconds, inv)
+			x.DeviceBacklogMax, x.PeakRSSMB, x.PeakHeapMB, x.Warmup, x.Tail, x.DrainSeconds, inv)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -168,7 +175,8 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 		"Notice latencies run from the call's answer to the message's delivery. cpu ms/parcel is the\n"+
 		"process's CPU time (service, outbox, scheduler and clients) over the run per parcel. Backlog is\n"+
 		"the outbox's pending messages at a window's end; as each worker waits for its SMS it stays under\n"+
-		"about three per worker, and near that bound the outbox is what limits the rate. Parcels\n"+
+		"about three per worker, and near that bound the outbox is what limits the rate. Device\n"+
+		"backlog is the grants and revokes pending for the lockers. Parcels\n"+
 		"completed in the warm-up, and tail parcels, under way at the end and finished after it, are\n"+
 		"checked but not counted.")
 	return err
@@ -192,10 +200,10 @@ func (x *LifecycleResult) writeDetails(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n%s windows\n", x.Engine)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "from s\tparcels\tparcels/s\tcpu ms/parcel\tbacklog\tRSS MB\theap MB\t")
+	fmt.Fprintln(tw, "from s\tparcels\tparcels/s\tcpu ms/parcel\tbacklog\tdevice backlog\tRSS MB\theap MB\t")
 	for _, win := range x.Windows {
-		fmt.Fprintf(tw, "%g\t%d\t%.0f\t%.2f\t%d\t%.0f\t%.0f\t\n", win.StartSeconds, win.Completed, win.ParcelsPerSec,
-			win.CPUMsPerParcel, win.OutboxBacklog, win.RSSMB, win.HeapMB)
+		fmt.Fprintf(tw, "%g\t%d\t%.0f\t%.2f\t%d\t%d\t%.0f\t%.0f\t\n", win.StartSeconds, win.Completed, win.ParcelsPerSec,
+			win.CPUMsPerParcel, win.OutboxBacklog, win.DeviceBacklog, win.RSSMB, win.HeapMB)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -44,6 +44,7 @@ type windowTally struct {
 	completed atomic.Int64
 	cpu       time.Duration
 	backlog   int
+	devices   int // device commands pending
 	rss, heap uint64
 }
 
@@ -149,6 +150,9 @@ func (r *lifeRun) sample(ctx context.Context) error {
 		if w.backlog, err = r.backlog.count(ctx); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("outbox backlog: %w", err)
 		}
+		if w.devices, err = deviceBacklog(ctx, r.store); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("device backlog: %w", err)
+		}
 	}
 	return nil
 }
@@ -167,8 +171,8 @@ func (r *lifeRun) notePeaks(rss, heap uint64) {
 	}
 }
 
-// drain waits until the outbox has no pending message and returns how
-// long that took. It counts from the backlog's cursor: waiting as
+// drain waits until neither the outbox nor the device outbox has a
+// pending message and returns how long that took. It counts from the backlog's cursor: waiting as
 // drainOutbox does would walk the whole outbox at every look.
 func (r *lifeRun) drain(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
@@ -177,7 +181,11 @@ func (r *lifeRun) drain(ctx context.Context) (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("outbox: %w", err)
 		}
-		if n == 0 {
+		devices, err := deviceBacklog(ctx, r.store)
+		if err != nil {
+			return 0, fmt.Errorf("device outbox: %w", err)
+		}
+		if n+devices == 0 {
 			return time.Since(start), nil
 		}
 		if !sleepUntil(ctx, time.Now().Add(pollEvery)) {

@@ -68,7 +68,7 @@ func TestBenchLifecycleJSON(t *testing.T) {
 	if x.Steps.Lifecycle.P50Ms < x.Steps.Announce.P50Ms {
 		t.Errorf("a lifecycle is shorter than its announcement: %+v", x.Steps)
 	}
-	if len(x.Invariants) != 8 || !x.OK() {
+	if len(x.Invariants) != 9 || !x.OK() {
 		t.Errorf("invariants %+v", x.Invariants)
 	}
 	for _, c := range x.Invariants {
