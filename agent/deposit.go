@@ -31,20 +31,12 @@ func (a *Agent) Deposit(ctx context.Context, depositCode string) (*PickupResult,
 	err := a.store.tx(ctx, func(tx *sql.Tx) error {
 		g, outcome, alarm = nil, nil, nil
 		now := a.clock.Now()
-		guard, err := loadGuard(ctx, tx)
-		if err != nil {
+		guard, cand, blocked, err := a.matchCode(ctx, tx, parcelguard.PurposeDeposit, depositScope(a.site), depositCode, now)
+		if err != nil || blocked != nil {
+			outcome = blocked
 			return err
 		}
-		if wait := guard.Blocked(now); wait > 0 {
-			outcome = parcelguard.Throttled(wait)
-			return nil
-		}
-		ids, hashes := a.keys.HashAll(depositScope(a.site), depositCode)
-		grants, err := activeGrantsByCode(ctx, tx, parcelguard.PurposeDeposit, hashes)
-		if err != nil {
-			return err
-		}
-		if cand := parcelguard.MatchingGrant(grants, ids, hashes); cand != nil {
+		if cand != nil {
 			if err := cand.Use(now); err != nil {
 				outcome = refusal(err)
 				return nil

@@ -63,20 +63,11 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 	err := a.store.tx(ctx, func(tx *sql.Tx) error {
 		g, outcome, alarms = nil, nil, nil
 		now := a.clock.Now()
-		guard, err := loadGuard(ctx, tx)
-		if err != nil {
+		guard, cand, blocked, err := a.matchCode(ctx, tx, parcelguard.PurposePickup, pickupScope(a.site), pin, now)
+		if err != nil || blocked != nil {
+			outcome = blocked
 			return err
 		}
-		if wait := guard.Blocked(now); wait > 0 {
-			outcome = parcelguard.Throttled(wait)
-			return nil
-		}
-		ids, hashes := a.keys.HashAll(pickupScope(a.site), pin)
-		grants, err := activeGrantsByCode(ctx, tx, parcelguard.PurposePickup, hashes)
-		if err != nil {
-			return err
-		}
-		cand := parcelguard.MatchingGrant(grants, ids, hashes)
 		phoneOK := a.phoneMatches(cand, phoneDigits)
 		switch {
 		case cand == nil:
@@ -130,6 +121,24 @@ func (a *Agent) Pickup(ctx context.Context, pin, phoneDigits string) (*PickupRes
 		return nil, outcome
 	}
 	return a.open(ctx, g)
+}
+
+// matchCode loads the locker's guard and, unless it holds attempts off at
+// now (blocked is then the refusal), finds the active grant of purpose
+// whose code, hashed in scope, is code: nil for none.
+func (a *Agent) matchCode(ctx context.Context, tx *sql.Tx, purpose parcelguard.GrantPurpose, scope, code string, now time.Time) (guard *parcelguard.LockerGuard, cand *parcelguard.Grant, blocked, err error) {
+	if guard, err = loadGuard(ctx, tx); err != nil {
+		return nil, nil, nil, err
+	}
+	if wait := guard.Blocked(now); wait > 0 {
+		return guard, nil, parcelguard.Throttled(wait), nil
+	}
+	ids, hashes := a.keys.HashAll(scope, code)
+	grants, err := activeGrantsByCode(ctx, tx, purpose, hashes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return guard, parcelguard.MatchingGrant(grants, ids, hashes), nil, nil
 }
 
 // PickupQR opens a compartment for a recipient showing the QR token of a
