@@ -77,8 +77,9 @@ func (s *Service) sendDeviceCommands(ctx context.Context, pub CommandPublisher, 
 	errs := make([]error, len(batch))
 	out := make([]devicemsg.Outgoing, 0, len(batch))
 	built := make([]int, 0, len(batch)) // out[j] is batch[built[j]]
+	read := s.readLockerGrants(ctx, batch)
 	for i, c := range batch {
-		sc, err := s.buildDeviceCommand(ctx, c)
+		sc, err := s.buildDeviceCommand(ctx, c, read)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -152,12 +153,12 @@ func (s *Service) sendDeviceCommands(ctx context.Context, pub CommandPublisher, 
 // buildDeviceCommand turns an outbox row into the signed wire command. A
 // grant's hashes are made now, under the site's locker key, from the
 // sealed PIN: the outbox never holds them.
-func (s *Service) buildDeviceCommand(ctx context.Context, c *parcelguard.DeviceCommand) (devicemsg.SignedCommand, error) {
+func (s *Service) buildDeviceCommand(ctx context.Context, c *parcelguard.DeviceCommand, read map[string]lockerGrant) (devicemsg.SignedCommand, error) {
 	now := s.clock.Now()
 	cmd := devicemsg.Command{ID: c.ID, LockerID: c.SiteID, Kind: devicemsg.CommandKind(c.Kind), Nonce: devicemsg.NewNonce(), IssuedAt: now}
 	switch c.Kind {
 	case parcelguard.DeviceGrantNew:
-		g, err := s.grantForLocker(ctx, c.GrantID, now)
+		g, err := s.grantForLocker(ctx, c.GrantID, read[c.GrantID], now)
 		if err != nil {
 			return devicemsg.SignedCommand{}, err
 		}
@@ -196,20 +197,16 @@ func (s *Service) buildDeviceCommand(ctx context.Context, c *parcelguard.DeviceC
 
 // grantForLocker builds the grant.new payload of an active grant, or
 // errSkipCommand if the grant ended before it could be sent.
-func (s *Service) grantForLocker(ctx context.Context, grantID string, now time.Time) (*devicemsg.GrantNew, error) {
-	var (
-		g *parcelguard.Grant
-		x *parcelguard.Parcel
-	)
-	err := s.store.View(ctx, func(tx parcelguard.Tx) (err error) {
-		if g, err = tx.Grant(ctx, grantID); err != nil {
+func (s *Service) grantForLocker(ctx context.Context, grantID string, read lockerGrant, now time.Time) (*devicemsg.GrantNew, error) {
+	g, x := read.g, read.x
+	if g == nil {
+		err := s.store.View(ctx, func(tx parcelguard.Tx) (err error) {
+			g, x, err = lockerGrantIn(ctx, tx, grantID)
 			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("grant %s for its locker: %w", grantID, err)
 		}
-		x, err = tx.Parcel(ctx, g.ParcelID)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("grant %s for its locker: %w", grantID, err)
 	}
 	if g.State != parcelguard.GrantActive || !now.Before(g.ExpiresAt) {
 		return nil, fmt.Errorf("grant %s is %s: %w", g.ID, g.State, errSkipCommand)
@@ -233,6 +230,50 @@ func (s *Service) grantForLocker(ctx context.Context, grantID string, now time.T
 		}
 	}
 	return out, nil
+}
+
+// lockerGrant is the grant of a grant.new command and its parcel.
+type lockerGrant struct {
+	g *parcelguard.Grant
+	x *parcelguard.Parcel
+}
+
+// readLockerGrants reads the grants of a batch's grant.new commands, and
+// their parcels, in one transaction rather than one per command (on
+// PostgreSQL, four round trips a grant). A grant it could not read is left
+// out, to be read by its command alone, which then says why.
+func (s *Service) readLockerGrants(ctx context.Context, batch []*parcelguard.DeviceCommand) map[string]lockerGrant {
+	read := map[string]lockerGrant{}
+	err := s.store.View(ctx, func(tx parcelguard.Tx) error {
+		for _, c := range batch {
+			if c.Kind != parcelguard.DeviceGrantNew {
+				continue
+			}
+			g, x, err := lockerGrantIn(ctx, tx, c.GrantID)
+			if errors.Is(err, parcelguard.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			read[c.GrantID] = lockerGrant{g, x}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil // every command reads for itself
+	}
+	return read
+}
+
+// lockerGrantIn reads a grant and its parcel in tx.
+func lockerGrantIn(ctx context.Context, tx parcelguard.Tx, grantID string) (*parcelguard.Grant, *parcelguard.Parcel, error) {
+	g, err := tx.Grant(ctx, grantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := tx.Parcel(ctx, g.ParcelID)
+	return g, x, err
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/devicemsg"
+	"github.com/parcelguard/parcelguard/service"
 )
 
 // publisher stands in for the device channel: it records what it is
@@ -37,6 +39,17 @@ func (p *publisher) PublishCommands(_ context.Context, out []devicemsg.Outgoing)
 	}
 	p.calls = append(p.calls, ids)
 	return errs
+}
+
+// viewCounter counts read transactions.
+type viewCounter struct {
+	parcelguard.Store
+	n atomic.Int32
+}
+
+func (v *viewCounter) View(ctx context.Context, fn func(parcelguard.Tx) error) error {
+	v.n.Add(1)
+	return v.Store.View(ctx, fn)
 }
 
 // Ensure a dispatch pass publishes its batch in one go, oldest first,
@@ -77,12 +90,18 @@ func TestDispatchDeviceCommandsBatch(t *testing.T) {
 	failing = want[1]
 	pub := &publisher{fail: map[string]bool{failing: true}}
 
-	n, err := f.svc.DispatchDeviceCommands(f.ctx, pub)
+	// The batch's grants are read in one transaction, not one per command.
+	views := &viewCounter{Store: f.db}
+	svc := service.New(service.Config{Store: views, Clock: f.clock, Keys: f.keys})
+	n, err := svc.DispatchDeviceCommands(f.ctx, pub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != len(want)-1 {
 		t.Fatalf("%d sent, want %d", n, len(want)-1)
+	}
+	if v := views.n.Load(); v != 1 {
+		t.Errorf("%d read transactions for a batch of %d commands, want 1", v, len(pending))
 	}
 	if len(pub.calls) != 1 || strings.Join(pub.calls[0], ",") != strings.Join(want, ",") {
 		t.Fatalf("published %v, want one call with %v", pub.calls, want)
