@@ -97,23 +97,9 @@ func (s *Service) beginIdempotent(ctx context.Context, scope, key string, reques
 	return claimed, replay, nil
 }
 
-// FinishIdempotent stores the answer of a request that holds r. An answer
-// that carries a one-time secret is not stored: pass replayable false and
-// only a marker remains, so a retry learns it succeeded without seeing the
-// secret again.
-func (s *Service) FinishIdempotent(ctx context.Context, r *parcelguard.IdempotencyRecord, status int, response []byte, replayable bool) error {
-	done := s.answered(r, status, response, replayable)
-	err := s.store.Update(ctx, func(tx parcelguard.Tx) error {
-		d := *done
-		return tx.SaveIdempotencyKey(ctx, &d)
-	})
-	if err != nil {
-		return fmt.Errorf("finish idempotency key: %w", err)
-	}
-	return nil
-}
-
-// answered is r finished with its answer.
+// answered is r finished with its answer. An answer that carries a
+// one-time secret is not kept: with replayable false only a marker
+// remains, so a retry learns it succeeded without seeing the secret again.
 func (s *Service) answered(r *parcelguard.IdempotencyRecord, status int, response []byte, replayable bool) *parcelguard.IdempotencyRecord {
 	done := *r
 	done.State, done.Status, done.Response, done.UpdatedAt = parcelguard.IdempotencyDone, status, response, s.clock.Now()

@@ -39,9 +39,10 @@ type answerQueue struct {
 // answerKey names an idempotency key across callers.
 type answerKey struct{ scope, key string }
 
-// StoreAnswerLater stores the answer of a request that holds r, as
-// FinishIdempotent does, but without waiting: the caller may send the
-// answer at once. A retry of the same key in this process waits for it.
+// StoreAnswerLater stores the answer of a request that holds r (see
+// answered), without waiting: the caller may send the answer at once. A
+// retry of the same key in this process waits for it. An answer whose
+// key was taken over meanwhile (its lease ran out) is dropped.
 func (s *Service) StoreAnswerLater(r *parcelguard.IdempotencyRecord, status int, response []byte, replayable bool) {
 	done := s.answered(r, status, response, replayable)
 	q := &s.answers
