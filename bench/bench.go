@@ -28,6 +28,8 @@ type Service struct {
 	// Settle, if set, finishes the background work that new sites start
 	// (provisioning their lockers) now, so that it does not fall into the
 	// first measured phase: a network at rest is what the phases compare.
+	// It also brings the lockers online, so that their commands are taken
+	// off the device channel as a live network's are.
 	Settle func(ctx context.Context) error
 }
 

@@ -225,10 +225,16 @@ func startBenchApp(ctx context.Context, sf storeFlags, cleanup func() error) (*b
 	if err != nil {
 		return nil, err
 	}
+	lockers := &benchLockers{dir: filepath.Join(sf.dataDir, "lockers")}
 	s := &bench.Service{URL: "http://" + a.addr, Svc: a.svc, Store: a.store,
-		Stop: func() error { return errors.Join(a.stop(), cleanup()) }}
+		Stop: func() error { lockers.stop(); return errors.Join(a.stop(), cleanup()) }}
 	if a.devices != nil {
-		s.Settle = a.devices.syncNow
+		s.Settle = func(ctx context.Context) error {
+			if err := a.devices.syncNow(ctx); err != nil {
+				return err
+			}
+			return lockers.start(ctx)
+		}
 	}
 	return s, nil
 }

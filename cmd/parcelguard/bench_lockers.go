@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parcelguard/parcelguard/agent"
+	"github.com/parcelguard/parcelguard/devicemsg"
+	pgnats "github.com/parcelguard/parcelguard/nats"
+)
+
+// benchLockers stands in for the network's lockers during a bench: each
+// provisioned locker's command queue is taken and acked over the device
+// channel, as its agent does, so the channel carries the commands away
+// instead of keeping them for lockers that never come. Checking and
+// applying a command is the locker's own work, on its own hardware, so
+// the stand-in leaves it out of the service's measurement.
+type benchLockers struct {
+	dir    string // the provisioning files, DATA-DIR/lockers
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	conns  []*pgnats.Locker
+	taken  atomic.Int64 // commands acked
+}
+
+// start connects every provisioned locker that is not connected yet and
+// consumes its commands until stop.
+func (b *benchLockers) start(ctx context.Context) error {
+	entries, err := os.ReadDir(b.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bench lockers: %w", err)
+	}
+	if b.cancel == nil {
+		ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	} else {
+		return nil // started already: the bench provisions once
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(b.dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("bench lockers: %w", err)
+		}
+		var p agent.Provisioning
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("bench lockers: %s: %w", e.Name(), err)
+		}
+		l, err := pgnats.ConnectLocker(p.NATSURL, p.SiteID, pgnats.Credentials{User: p.NATSUser, Password: p.NATSPassword}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return fmt.Errorf("bench lockers: %w", err)
+		}
+		b.conns = append(b.conns, l)
+		b.wg.Go(func() {
+			_ = l.Commands(ctx, func(context.Context, devicemsg.SignedCommand) error {
+				b.taken.Add(1)
+				return nil
+			})
+		})
+	}
+	return nil
+}
+
+// stop disconnects the lockers.
+func (b *benchLockers) stop() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	b.wg.Wait()
+	for _, l := range b.conns {
+		l.Close()
+	}
+}
