@@ -31,9 +31,12 @@ type benchLockers struct {
 	taken  atomic.Int64 // commands acked
 }
 
-// start connects every provisioned locker that is not connected yet and
-// consumes its commands until stop.
+// start connects every provisioned locker and consumes its commands
+// until stop; the lockers connected before a failure are stopped by stop.
 func (b *benchLockers) start(ctx context.Context) error {
+	if b.cancel != nil {
+		return nil // started already: the bench provisions once
+	}
 	entries, err := os.ReadDir(b.dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -41,11 +44,7 @@ func (b *benchLockers) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bench lockers: %w", err)
 	}
-	if b.cancel == nil {
-		ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	} else {
-		return nil // started already: the bench provisions once
-	}
+	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
