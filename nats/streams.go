@@ -11,8 +11,12 @@ import (
 // StreamOptions tune the streams; zero values take the defaults.
 type StreamOptions struct {
 	// DedupWindow is how long JetStream remembers event and command ids
-	// (Nats-Msg-Id). Default 1 h. The cloud store's unique event id is the
-	// authoritative deduplication; the window only saves work on retries.
+	// (Nats-Msg-Id). Default 2 min. The cloud store's unique event id and
+	// the locker's used-nonce record are the authoritative deduplication;
+	// the window only saves work on quick retries, of which the slowest is a
+	// command whose sending was not recorded and whose 30 s lease runs out.
+	// The server keeps about 100 bytes per id for the whole window, so at a
+	// thousand commands a second an hour-long window held some 400 MB.
 	DedupWindow time.Duration
 	// MaxAge is how long messages are kept. Default 7 days: a locker
 	// offline longer than that is resynchronised, not replayed.
@@ -21,7 +25,7 @@ type StreamOptions struct {
 
 func (o StreamOptions) withDefaults() StreamOptions {
 	if o.DedupWindow == 0 {
-		o.DedupWindow = time.Hour
+		o.DedupWindow = 2 * time.Minute
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = 7 * 24 * time.Hour
