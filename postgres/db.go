@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parcelguard/parcelguard"
 )
@@ -63,12 +64,27 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 
 // poolConfig parses url and applies cfg.
 func poolConfig(url string, cfg config) (*pgxpool.Config, error) {
-	pcfg, err := pgxpool.ParseConfig(url)
+	// pgxpool.ParseConfig consumes the pool_* parameters, so whether the
+	// URL set them is asked of the plain connection config first.
+	conn, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, err // pgx redacts the password in its message
 	}
-	pcfg.MaxConns = cfg.maxConns
-	pcfg.MinConns = min(cfg.minConns, cfg.maxConns)
+	_, urlMax := conn.RuntimeParams["pool_max_conns"]
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.maxConns > 0:
+		pcfg.MaxConns = cfg.maxConns
+	case !urlMax:
+		pcfg.MaxConns = defaultMaxConns()
+	}
+	if cfg.minConns >= 0 {
+		pcfg.MinConns = cfg.minConns
+	}
+	pcfg.MinConns = min(pcfg.MinConns, pcfg.MaxConns)
 	cc := pcfg.ConnConfig
 	cc.ConnectTimeout = cfg.connectTimeout
 	cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.statementTimeout.Milliseconds(), 10)

@@ -7,8 +7,8 @@ import (
 
 // config holds what Options tune.
 type config struct {
-	maxConns         int32
-	minConns         int32
+	maxConns         int32 // 0: pool_max_conns from the URL, else defaultMaxConns
+	minConns         int32 // -1: pool_min_conns from the URL, else 0
 	connectTimeout   time.Duration
 	statementTimeout time.Duration
 	idleInTxTimeout  time.Duration
@@ -18,7 +18,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		maxConns:         int32(max(8, 4*runtime.GOMAXPROCS(0))),
+		minConns:         -1,
 		connectTimeout:   5 * time.Second,
 		statementTimeout: 10 * time.Second,
 		idleInTxTimeout:  time.Minute,
@@ -27,11 +27,16 @@ func defaultConfig() config {
 	}
 }
 
+// defaultMaxConns is the pool's size unless an Option or the URL's
+// pool_max_conns says otherwise.
+func defaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
+
 // Option tunes Open.
 type Option func(*config)
 
-// WithMaxConns caps the connection pool (default: the larger of 8 and four
-// per GOMAXPROCS). Every Update and View holds one connection while it runs.
+// WithMaxConns caps the connection pool (default: the URL's pool_max_conns,
+// else the larger of 8 and four per GOMAXPROCS). Every Update and View
+// holds one connection while it runs.
 func WithMaxConns(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -41,7 +46,8 @@ func WithMaxConns(n int) Option {
 }
 
 // WithMinConns keeps at least n connections open, so the first requests
-// after a quiet spell do not pay for connecting (default 0).
+// after a quiet spell do not pay for connecting (default: the URL's
+// pool_min_conns, else 0).
 func WithMinConns(n int) Option {
 	return func(c *config) {
 		if n >= 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/bench"
@@ -44,7 +45,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "longest run of each phase (an operation on an engine, floor or service)")
 	concurrency := fs.Int("concurrency", 32, fmt.Sprintf("concurrent workers: store callers for the floor, HTTP clients for the service (with --lifecycle: workers with a parcel each, default %d)", lifecycleConcurrency))
 	engines := fs.String("engines", "", "comma-separated engines: sqlite, postgres (default sqlite, plus postgres when --db is a postgres:// URL)")
-	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases")
+	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases (its pool_max_conns, if any, sizes the stores' pools)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry, or lifecycle)")
 	var lifecycle lifecycleFlag
@@ -249,8 +250,14 @@ func scratchDatabase(ctx context.Context, adminURL string) (string, func() error
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "parcelguard_bench_" + hex.EncodeToString(b[:])
+	// The URL's pool_* parameters are for the bench's stores, not for
+	// this one connection: parsed as a pool's config, they are taken out.
+	admin, err := pgxpool.ParseConfig(adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("--db: %w", err)
+	}
 	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, adminURL)
+		conn, err := pgx.ConnectConfig(ctx, admin.ConnConfig)
 		if err != nil {
 			return fmt.Errorf("connect to %s: %w", redactURL(adminURL), err)
 		}

@@ -42,9 +42,9 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "parcelguard-data", "directory for the embedded database and the keyring")
 	fs.StringVar(&f.db, "db", "", "database: a SQLite file path, a postgres:// URL, or empty for DATA-DIR/parcelguard.db")
 	fs.StringVar(&f.keyring, "keyring", "", "server key file (created with mode 0600 if missing); empty for DATA-DIR/keyring.json")
-	fs.IntVar(&f.pg.maxConns, "db-max-conns", 0, "PostgreSQL: most connections this process opens (0: the larger of 8 and 4 per CPU); "+
+	fs.IntVar(&f.pg.maxConns, "db-max-conns", 0, "PostgreSQL: most connections this process opens (0: the URL's pool_max_conns, else the larger of 8 and 4 per CPU); "+
 		"every running transaction holds one, so instances × this must stay under the server's max_connections")
-	fs.IntVar(&f.pg.minConns, "db-min-conns", 0, "PostgreSQL: connections kept open while idle")
+	fs.IntVar(&f.pg.minConns, "db-min-conns", 0, "PostgreSQL: connections kept open while idle (0: the URL's pool_min_conns, else none)")
 	fs.DurationVar(&f.pg.connectTimeout, "db-connect-timeout", d.connectTimeout, "PostgreSQL: limit for opening one connection; "+
 		"while the database is unreachable requests fail after at most this long with 503")
 	fs.DurationVar(&f.pg.statementTimeout, "db-statement-timeout", d.statementTimeout, "PostgreSQL: statement_timeout of every "+
@@ -79,14 +79,18 @@ func (f *pgFlags) validate() error {
 // options turns the flags into the store's options.
 func (f *pgFlags) options() []postgres.Option {
 	opts := []postgres.Option{
-		postgres.WithMinConns(f.minConns),
 		postgres.WithConnectTimeout(f.connectTimeout),
 		postgres.WithStatementTimeout(f.statementTimeout),
 		postgres.WithIdleInTransactionTimeout(f.idleInTxTO),
 		postgres.WithMaxRetries(f.maxRetries),
 	}
+	// Unset, the pool settings come from the URL's pool_max_conns and
+	// pool_min_conns, or the store's defaults.
 	if f.maxConns > 0 {
 		opts = append(opts, postgres.WithMaxConns(f.maxConns))
+	}
+	if f.minConns > 0 {
+		opts = append(opts, postgres.WithMinConns(f.minConns))
 	}
 	return opts
 }
