@@ -125,8 +125,20 @@ func writerDSN(path string, cfg config) string {
 	// pages a savepoint may need to undo in a sub-journal, by default a
 	// temporary file: in memory it costs no system calls.
 	q.Add("_pragma", "temp_store(memory)")
+	// Every commit writes each page it changed to the WAL, and a checkpoint
+	// copies each page changed since the last one into the database file.
+	// The hot pages (the ends of the indexes being appended to) change in
+	// nearly every commit, so checkpointing less often copies them fewer
+	// times: at 16000 pages (a WAL of about 64 MB) rather than SQLite's
+	// 1000, the sustained lifecycle wrote a fifth less and ran 5-10 % faster,
+	// for a slightly longer pause at each checkpoint.
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
 	return path + "?" + q.Encode()
 }
+
+// walCheckpointPages is how many pages the WAL grows to before the writer
+// checkpoints it.
+const walCheckpointPages = 16000
 
 // readerDSN configures the read pool. query_only turns any write attempted
 // through View into an error instead of a silent second writer.

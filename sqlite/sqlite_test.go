@@ -56,6 +56,7 @@ func TestPragmas(t *testing.T) {
 		{db.stmts.conn, "foreign_keys", "1"},
 		{db.stmts.conn, "busy_timeout", "5000"},
 		{db.stmts.conn, "temp_store", "2"}, // MEMORY
+		{db.stmts.conn, "wal_autocheckpoint", "16000"},
 		{db.reader, "journal_mode", "wal"},
 		{db.reader, "foreign_keys", "1"},
 		{db.reader, "query_only", "1"},
