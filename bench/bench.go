@@ -11,6 +11,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	pgnats "github.com/parcelguard/parcelguard/nats"
 	"github.com/parcelguard/parcelguard/service"
 )
 
@@ -184,7 +185,27 @@ func openFloor(ctx context.Context, cfg Config, e Engine) (*floorRun, error) {
 	if err != nil {
 		return nil, errors.Join(err, closeStore())
 	}
+	// The service's sites get locker agents, and its transactions then
+	// queue the lockers' commands: the floor's sites get them too.
+	if err := provisionLockers(ctx, svc, w.sites); err != nil {
+		return nil, errors.Join(err, closeStore())
+	}
 	return &floorRun{store: store, close: closeStore, w: w}, nil
+}
+
+// provisionLockers gives each site a locker agent, as the service's device
+// channel does for a new site.
+func provisionLockers(ctx context.Context, svc *service.Service, sites []*parcelguard.Site) error {
+	for _, site := range sites {
+		_, user, err := pgnats.LockerCredentials(site.ID)
+		if err == nil {
+			_, err = svc.ProvisionLocker(ctx, parcelguard.System, site.ID, user.Name, user.PasswordHash)
+		}
+		if err != nil {
+			return fmt.Errorf("provision locker of %s: %w", site.ID, err)
+		}
+	}
+	return nil
 }
 
 func (f *floorRun) update(fn func(context.Context, parcelguard.Tx, *item) error) func(context.Context, int, int) error {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 
 // The floor: the store transactions of the service's deposit, pickup and
 // expiry, statement for statement (reads, state changes, grant, timers,
-// outbox messages, audit event), issued straight to the store. What the
+// outbox messages, the commands that keep the locker's grants in step,
+// audit event), issued straight to the store. What the
 // service adds on top — HTTP, JSON, authentication, rate limits,
 // idempotency keys, keyed hashing and sealing of codes, the outbox
 // dispatcher — is what the ratio service/floor measures. Codes here are
@@ -59,6 +61,9 @@ func floorDeposit(ctx context.Context, tx parcelguard.Tx, it *item) error {
 		return fmt.Errorf("random code hash already taken")
 	}
 	if err := tx.CreateGrant(ctx, g); err != nil {
+		return err
+	}
+	if err := deviceCommand(ctx, tx, g, parcelguard.DeviceGrantNew, "grant.new:"+g.ID, nil, now); err != nil {
 		return err
 	}
 	if err := tx.SaveCompartment(ctx, c); err != nil {
@@ -123,6 +128,14 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 		return err
 	}
 	c.Release(x.ID)
+	// Whether a delegate collected, and the parcel's other pickup grants
+	// (a delegate's) to end: the bench's parcels have none of either.
+	if _, err := tx.Delegate(ctx, g.ID); !errors.Is(err, parcelguard.ErrNotFound) {
+		return fmt.Errorf("delegate of %s: %v, want none", g.ID, err)
+	}
+	if _, err := tx.GrantsOfParcel(ctx, x.ID); err != nil {
+		return err
+	}
 	if err := tx.SaveGrant(ctx, g); err != nil {
 		return err
 	}
@@ -133,6 +146,9 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 		return err
 	}
 	if err := tx.CancelTimers(ctx, x.ID); err != nil {
+		return err
+	}
+	if err := deviceCommand(ctx, tx, g, parcelguard.DeviceGrantRevoke, "grant.revoke:"+g.ID, map[string]string{"reason": "used"}, now); err != nil {
 		return err
 	}
 	if err := enqueue(ctx, tx, x, parcelguard.MessagePickedUp, g.ID, g.ID, parcelguard.EventParcelPickedUp,
@@ -173,6 +189,9 @@ func floorExpire(ctx context.Context, tx parcelguard.Tx, it *item) error {
 		if err := tx.SaveGrant(ctx, g); err != nil {
 			return err
 		}
+		if err := deviceCommand(ctx, tx, g, parcelguard.DeviceGrantRevoke, "grant.revoke:"+g.ID, map[string]string{"reason": "expired"}, now); err != nil {
+			return err
+		}
 	}
 	if err := tx.SaveParcel(ctx, x); err != nil {
 		return err
@@ -186,6 +205,18 @@ func floorExpire(ctx context.Context, tx parcelguard.Tx, it *item) error {
 	return tx.AppendEvent(ctx, &parcelguard.Event{ID: parcelguard.NewID("evt", now), At: now, Actor: parcelguard.System.Actor(),
 		Stream: parcelguard.SiteStream(x.SiteID), Kind: parcelguard.EventParcelExpired, SiteID: x.SiteID,
 		CompartmentID: x.CompartmentID, ParcelID: x.ID})
+}
+
+// deviceCommand queues the command that brings g's locker in step, as the
+// service does for a site with a locker agent (every bench site has one).
+func deviceCommand(ctx context.Context, tx parcelguard.Tx, g *parcelguard.Grant, kind parcelguard.DeviceCommandKind, key string,
+	data map[string]string, now time.Time) error {
+	if _, err := tx.Locker(ctx, g.SiteID); err != nil {
+		return fmt.Errorf("locker of %s: %w", g.SiteID, err)
+	}
+	_, err := tx.EnqueueDeviceCommand(ctx, &parcelguard.DeviceCommand{ID: parcelguard.NewID("cmd", now), IdempotencyKey: key,
+		SiteID: g.SiteID, Kind: kind, GrantID: g.ID, Data: data, DueAt: now, CreatedAt: now})
+	return err
 }
 
 // enqueue writes the outbox messages the service writes for a state

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/service"
+	"github.com/parcelguard/parcelguard/sqlite"
+)
+
+// TestFloorMirrorsService checks the floor's claim to be the service's
+// transactions: deposit, pickup and expiry of a parcel leave the same
+// records (device commands, outbox messages, audit events, timers and
+// states) whether the service or the floor ran them. A service
+// transaction that starts writing something new fails it until the floor
+// writes it too.
+func TestFloorMirrorsService(t *testing.T) {
+	ctx := t.Context()
+	svcSide := newMirrorSide(t, parcelguard.NewManualClock(time.Now()))
+	floorSide := newMirrorSide(t, parcelguard.SystemClock{})
+	courier := parcelguard.Principal{Role: parcelguard.RoleCourier, CarrierID: svcSide.w.carrier.ID, KeyPrefix: "pgk_mirror"}
+	digits := parcelguard.Recipient{Phone: recipientPhone}.PhoneDigits(parcelguard.PhoneFactorDigits)
+
+	// Item 0 is deposited and picked up, item 1 deposited and expired.
+	for i := range 2 {
+		it := &svcSide.w.items[i]
+		if _, err := svcSide.svc.Deposit(ctx, courier, it.parcel); err != nil {
+			t.Fatalf("service deposit: %v", err)
+		}
+		if err := floorSide.store.Update(ctx, func(tx parcelguard.Tx) error { return floorDeposit(ctx, tx, &floorSide.w.items[i]) }); err != nil {
+			t.Fatalf("floor deposit: %v", err)
+		}
+	}
+	compareMirror(t, "deposit", svcSide, floorSide)
+
+	pin, _, err := svcSide.svc.PickupCode(ctx, svcSide.w.items[0].parcel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk := parcelguard.Principal{Role: parcelguard.RoleKiosk, SiteID: svcSide.w.items[0].site}
+	if _, err := svcSide.svc.Pickup(ctx, kiosk, svcSide.w.items[0].site, pin, digits); err != nil {
+		t.Fatalf("service pickup: %v", err)
+	}
+	if err := floorSide.store.Update(ctx, func(tx parcelguard.Tx) error { return floorPickup(ctx, tx, &floorSide.w.items[0]) }); err != nil {
+		t.Fatalf("floor pickup: %v", err)
+	}
+	compareMirror(t, "pickup", svcSide, floorSide)
+
+	// The scheduler fires the reminder before the expiry; the floor's
+	// expiry is the expiry timer's transaction alone, so records leaves
+	// the reminder's message and event out.
+	svcSide.clock.Advance(parcelguard.DefaultStoragePeriod + time.Minute)
+	if _, err := svcSide.svc.FireDueTimers(ctx); err != nil {
+		t.Fatalf("service timers: %v", err)
+	}
+	if err := floorSide.store.Update(ctx, func(tx parcelguard.Tx) error { return floorExpire(ctx, tx, &floorSide.w.items[1]) }); err != nil {
+		t.Fatalf("floor expiry: %v", err)
+	}
+	compareMirror(t, "expiry", svcSide, floorSide)
+}
+
+// mirrorSide is one store with the bench's world and lockers.
+type mirrorSide struct {
+	store *sqlite.DB
+	svc   *service.Service
+	clock *parcelguard.ManualClock
+	w     *world
+}
+
+func newMirrorSide(t *testing.T, clock parcelguard.Clock) *mirrorSide {
+	t.Helper()
+	ctx := t.Context()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bench.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	keys, err := code.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys})
+	w, err := newWorld(ctx, svc, store, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := provisionLockers(ctx, svc, w.sites); err != nil {
+		t.Fatal(err)
+	}
+	m := &mirrorSide{store: store, svc: svc, w: w}
+	m.clock, _ = clock.(*parcelguard.ManualClock)
+	return m
+}
+
+// records describes what the store holds of each of the side's two
+// parcels, in terms that do not depend on ids or times, leaving out the
+// reminder (not a transaction the floor measures).
+func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
+	var out []string
+	err := m.store.View(ctx, func(tx parcelguard.Tx) error {
+		cmds, err := tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{})
+		if err != nil {
+			return err
+		}
+		timers, err := tx.DueTimers(ctx, time.Now().AddDate(1, 0, 0), 1000) // every pending timer
+		if err != nil {
+			return err
+		}
+		for i := range 2 {
+			x, err := tx.Parcel(ctx, m.w.items[i].parcel)
+			if err != nil {
+				return err
+			}
+			c, err := tx.Compartment(ctx, m.w.items[i].compartment)
+			if err != nil {
+				return err
+			}
+			out = append(out, fmt.Sprintf("%d parcel %s, compartment %s", i, x.State, c.State))
+			grants, err := tx.GrantsOfParcel(ctx, x.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range grants {
+				out = append(out, fmt.Sprintf("%d grant %s %s", i, g.Purpose, g.State))
+				for _, cmd := range cmds {
+					if cmd.GrantID == g.ID {
+						out = append(out, fmt.Sprintf("%d command %s %v", i, cmd.Kind, cmd.Data))
+					}
+				}
+			}
+			msgs, err := tx.Messages(ctx, parcelguard.MessageFilter{ParcelID: x.ID})
+			if err != nil {
+				return err
+			}
+			for _, msg := range msgs {
+				if msg.Kind != parcelguard.MessageReminder {
+					out = append(out, fmt.Sprintf("%d message %s %s", i, msg.Kind, msg.Channel))
+				}
+			}
+			events, err := tx.Events(ctx, parcelguard.EventFilter{ParcelID: x.ID})
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				if e.Kind != parcelguard.EventParcelReminded {
+					out = append(out, fmt.Sprintf("%d event %s", i, e.Kind))
+				}
+			}
+			for _, tm := range timers {
+				if tm.ParcelID == x.ID {
+					out = append(out, fmt.Sprintf("%d timer %s", i, tm.Kind))
+				}
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+func compareMirror(t *testing.T, step string, svcSide, floorSide *mirrorSide) {
+	t.Helper()
+	want, err := svcSide.records(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := floorSide.records(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("after %s the floor's records differ from the service's:\nfloor:   %q\nservice: %q", step, got, want)
+	}
+}
