@@ -76,15 +76,7 @@ type mirrorSide struct {
 func newMirrorSide(t *testing.T, clock parcelguard.Clock) *mirrorSide {
 	t.Helper()
 	ctx := t.Context()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bench.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	keys, err := code.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, keys := openTestStore(t, filepath.Join(t.TempDir(), "bench.db"))
 	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys})
 	w, err := newWorld(ctx, svc, store, 2)
 	if err != nil {
@@ -96,6 +88,22 @@ func newMirrorSide(t *testing.T, clock parcelguard.Clock) *mirrorSide {
 	m := &mirrorSide{store: store, svc: svc, w: w}
 	m.clock, _ = clock.(*parcelguard.ManualClock)
 	return m
+}
+
+// openTestStore opens a SQLite store at path, closed when t ends, and a
+// keyring for the services over it.
+func openTestStore(t *testing.T, path string) (*sqlite.DB, *code.Keyring) {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	keys, err := code.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, keys
 }
 
 // records describes what the store holds of each of the side's two

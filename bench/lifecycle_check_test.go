@@ -36,15 +36,11 @@ func newCheckFixture(t *testing.T) *checkFixture {
 	t.Helper()
 	ctx := t.Context()
 	f := &checkFixture{path: filepath.Join(t.TempDir(), "bench.db")}
-	var err error
-	if f.db, err = sqlite.Open(ctx, f.path); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.db.Close() })
-	keys, err := code.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var (
+		keys *code.Keyring
+		err  error
+	)
+	f.db, keys = openTestStore(t, f.path)
 	f.svc = service.New(service.Config{Store: f.db, Clock: parcelguard.SystemClock{}, Keys: keys})
 	if f.disp, err = notify.New(notify.Config{}, notify.Options{Store: f.db, Clock: parcelguard.SystemClock{}, Keys: keys, Codes: f.svc}); err != nil {
 		t.Fatal(err)
