@@ -340,8 +340,9 @@ func (w *World) sampleHour(h int, wall time.Duration) {
 	w.stats.alarmsCum[h] = counterValue(w.mets.GuardAlarms)
 	w.stats.wallPerHr[h] += wall.Seconds()
 	if w.opts.Progress != nil {
-		fmt.Fprintf(w.opts.Progress, "sim %s  hour %3d  arrived %d  deposited %d  picked up %d  expired %d  occupancy %.0f%%  violations %d\n",
+		// The hour's wall time tells how long a large run has to go.
+		fmt.Fprintf(w.opts.Progress, "sim %s  hour %3d  arrived %d  deposited %d  picked up %d  expired %d  occupancy %.0f%%  violations %d  took %s\n",
 			w.timeOf(w.tick.Load()).Format("Mon 15:04"), h+1, w.stats.total(sArrived), w.stats.total(sDeposited),
-			w.stats.total(sPickedUp), w.stats.total(sExpired), 100*occ, w.checks.n.Load())
+			w.stats.total(sPickedUp), w.stats.total(sExpired), 100*occ, w.checks.n.Load(), wall.Round(time.Millisecond))
 	}
 }
