@@ -130,8 +130,10 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 	c.Release(x.ID)
 	// Whether a delegate collected, and the parcel's other pickup grants
 	// (a delegate's) to end: the bench's parcels have none of either.
-	if _, err := tx.Delegate(ctx, g.ID); !errors.Is(err, parcelguard.ErrNotFound) {
-		return fmt.Errorf("delegate of %s: %v, want none", g.ID, err)
+	if _, err := tx.Delegate(ctx, g.ID); err == nil {
+		return fmt.Errorf("grant %s has a delegate; the floor's have none", g.ID)
+	} else if !errors.Is(err, parcelguard.ErrNotFound) {
+		return err
 	}
 	if _, err := tx.GrantsOfParcel(ctx, x.ID); err != nil {
 		return err
