@@ -13,6 +13,7 @@ import (
 	"github.com/parcelguard/parcelguard/code"
 	pgnats "github.com/parcelguard/parcelguard/nats"
 	"github.com/parcelguard/parcelguard/service"
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // Service is a running parcelguard service for the bench to drive.
@@ -32,6 +33,9 @@ type Service struct {
 	// It also brings the lockers online, so that their commands are taken
 	// off the device channel as a live network's are.
 	Settle func(ctx context.Context) error
+	// Writer, if set, reports the store's single writer's work (SQLite),
+	// so that a run can say how busy the writer was.
+	Writer func() sqlite.WriterStats
 }
 
 // Engine is a store engine to measure. Each call gives a fresh, empty

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // OpLifecycle names the sustained run in the CPU profile.
@@ -114,6 +116,7 @@ func runLifecycleEngine(ctx context.Context, cfg LifecycleConfig, e Engine, p *p
 	label := e.Name + " lifecycle"
 	p.setLabel(label)
 	run := newLifeRun(net, s.Store, cfg.Concurrency, WarmupFor(cfg.Duration), cfg.Duration, cfg.Window)
+	run.writer = s.Writer
 	measure := func() error { return run.run(ctx, p, label) }
 	if cfg.CPUProfile != nil {
 		prof := &phaseProfiler{}
@@ -149,7 +152,10 @@ func runLifecycleEngine(ctx context.Context, cfg LifecycleConfig, e Engine, p *p
 func (r *lifeRun) result(engine string) *LifecycleResult {
 	res := &LifecycleResult{Engine: engine, Seconds: r.d.Seconds(), Warmup: int(r.warm.Load()), Tail: int(r.tail.Load()), TailSeconds: r.tailTook.Seconds(),
 		PeakRSSMB: mb(r.peakRSS.Load()), PeakHeapMB: mb(r.peakHeap.Load())}
-	var cpu time.Duration
+	var (
+		cpu    time.Duration
+		writer sqlite.WriterStats
+	)
 	rates := make([]float64, 0, len(r.windows))
 	for k := range r.windows {
 		t := &r.windows[k]
@@ -159,6 +165,10 @@ func (r *lifeRun) result(engine string) *LifecycleResult {
 		w.ParcelsPerSec = float64(w.Completed) / w.Seconds
 		if w.Completed > 0 {
 			w.CPUMsPerParcel = ms(t.cpu) / float64(w.Completed)
+		}
+		if r.writer != nil {
+			w.WriterBusyPct = 100 * t.writer.Busy.Seconds() / w.Seconds
+			writer = writer.Add(t.writer)
 		}
 		res.Windows = append(res.Windows, w)
 		res.Completed += w.Completed
@@ -172,6 +182,9 @@ func (r *lifeRun) result(engine string) *LifecycleResult {
 	res.WindowMinPerSec, res.WindowMedianPerSec = slices.Min(rates), median(rates)
 	if res.Completed > 0 {
 		res.CPUMsPerParcel = ms(cpu) / float64(res.Completed)
+	}
+	if r.writer != nil {
+		res.Writer = writerLoad(writer, res.Seconds, res.Completed)
 	}
 	if n := res.Warmup + res.Completed + res.Tail; n > 0 {
 		res.MailboxReadsPerParcel = float64(r.net.recipients.reads.Load()) / float64(n)

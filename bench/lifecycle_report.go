@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // Latency is one step's latency distribution over a sustained run.
@@ -58,6 +60,42 @@ type Window struct {
 	// RSSMB and HeapMB are the process's resident set and Go heap at the end.
 	RSSMB  float64 `json:"rss_mb"`
 	HeapMB float64 `json:"heap_mb"`
+	// WriterBusyPct is the share of the window the store's single writer
+	// spent running transactions (SQLite only).
+	WriterBusyPct float64 `json:"writer_busy_pct,omitempty"`
+}
+
+// WriterLoad is how hard a store's single writer (SQLite's) worked over a
+// run. Every write of the service goes through it in turn, so BusyPct
+// near 100 says the writer sets the rate, whatever CPU is left.
+type WriterLoad struct {
+	BusyPct float64 `json:"busy_pct"`
+	// CommitPct is the share of the run spent committing (writing the
+	// WAL, fsync, checkpoints), part of BusyPct.
+	CommitPct float64 `json:"commit_pct"`
+	// Commits and UpdatesPerCommit are the batches committed and how
+	// many transactions each carried on average.
+	Commits          int64   `json:"commits"`
+	UpdatesPerCommit float64 `json:"updates_per_commit"`
+	// UpdatesPerParcel and BusyMsPerParcel are the transactions and the
+	// writer's time each completed parcel took.
+	UpdatesPerParcel float64 `json:"updates_per_parcel"`
+	BusyMsPerParcel  float64 `json:"busy_ms_per_parcel"`
+}
+
+// writerLoad summarises the writer's work w over a run of seconds that
+// completed parcels.
+func writerLoad(w sqlite.WriterStats, seconds float64, parcels int) *WriterLoad {
+	l := &WriterLoad{BusyPct: 100 * w.Busy.Seconds() / seconds, CommitPct: 100 * w.Committing.Seconds() / seconds,
+		Commits: w.Commits}
+	if w.Commits > 0 {
+		l.UpdatesPerCommit = float64(w.Updates) / float64(w.Commits)
+	}
+	if parcels > 0 {
+		l.UpdatesPerParcel = float64(w.Updates) / float64(parcels)
+		l.BusyMsPerParcel = ms(w.Busy) / float64(parcels)
+	}
+	return l
 }
 
 // Check is one invariant checked at the end of a sustained run.
@@ -103,6 +141,8 @@ type LifecycleResult struct {
 	// process).
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
 	PeakHeapMB float64 `json:"peak_heap_mb"`
+	// Writer is the store's single writer's load over the run (SQLite).
+	Writer *WriterLoad `json:"writer,omitempty"`
 	// Warmup counts the parcels completed during the warm-up, Tail those
 	// under way when the run ended and finished afterwards (neither in
 	// Completed, both checked), and TailSeconds how long that took;
@@ -165,6 +205,12 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 		return err
 	}
 	for _, x := range r.Results {
+		if l := x.Writer; l != nil {
+			fmt.Fprintf(w, "%s writer: busy %.0f%% of the run (committing %.0f%%), %.1f ms per parcel, %.1f transactions per parcel, %.1f per commit\n",
+				x.Engine, l.BusyPct, l.CommitPct, l.BusyMsPerParcel, l.UpdatesPerParcel, l.UpdatesPerCommit)
+		}
+	}
+	for _, x := range r.Results {
 		if err := x.writeDetails(w); err != nil {
 			return err
 		}
@@ -176,7 +222,8 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 		"process's CPU time (service, outbox, scheduler and clients) over the run per parcel. Backlog is\n"+
 		"the outbox's pending messages at a window's end; as each worker waits for its SMS it stays under\n"+
 		"about three per worker, and near that bound the outbox is what limits the rate. Device\n"+
-		"backlog is the grants and revokes pending for the lockers. Parcels\n"+
+		"backlog is the grants and revokes pending for the lockers. Writer busy is the share of the\n"+
+		"time SQLite's single writer spent running transactions: near 100 %, it sets the rate. Parcels\n"+
 		"completed in the warm-up, and tail parcels, under way at the end and finished after it, are\n"+
 		"checked but not counted.")
 	return err
@@ -200,10 +247,14 @@ func (x *LifecycleResult) writeDetails(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n%s windows\n", x.Engine)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "from s\tparcels\tparcels/s\tcpu ms/parcel\tbacklog\tdevice backlog\tRSS MB\theap MB\t")
+	fmt.Fprintln(tw, "from s\tparcels\tparcels/s\tcpu ms/parcel\twriter busy %\tbacklog\tdevice backlog\tRSS MB\theap MB\t")
 	for _, win := range x.Windows {
-		fmt.Fprintf(tw, "%g\t%d\t%.0f\t%.2f\t%d\t%d\t%.0f\t%.0f\t\n", win.StartSeconds, win.Completed, win.ParcelsPerSec,
-			win.CPUMsPerParcel, win.OutboxBacklog, win.DeviceBacklog, win.RSSMB, win.HeapMB)
+		busy := "–"
+		if x.Writer != nil {
+			busy = fmt.Sprintf("%.0f", win.WriterBusyPct)
+		}
+		fmt.Fprintf(tw, "%g\t%d\t%.0f\t%.2f\t%s\t%d\t%d\t%.0f\t%.0f\t\n", win.StartSeconds, win.Completed, win.ParcelsPerSec,
+			win.CPUMsPerParcel, busy, win.OutboxBacklog, win.DeviceBacklog, win.RSSMB, win.HeapMB)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

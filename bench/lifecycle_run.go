@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parcelguard/parcelguard"
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // memoryEvery is how often the run samples the process's memory for its
@@ -36,6 +37,8 @@ type lifeRun struct {
 	tailTook              time.Duration
 	peakRSS               atomic.Uint64
 	peakHeap              atomic.Uint64
+	// writer, if set, reads the store's single writer's work.
+	writer func() sqlite.WriterStats
 }
 
 // windowTally is one window as it is measured: the workers count
@@ -46,6 +49,7 @@ type windowTally struct {
 	backlog   int
 	devices   int // device commands pending
 	rss, heap uint64
+	writer    sqlite.WriterStats // the store writer's work in the window
 }
 
 func newLifeRun(net *lifeNetwork, store parcelguard.Store, workers int, warmup, d, window time.Duration) *lifeRun {
@@ -137,6 +141,10 @@ func (r *lifeRun) sample(ctx context.Context) error {
 		return nil
 	}
 	cpu := cpuTime()
+	var writer sqlite.WriterStats
+	if r.writer != nil {
+		writer = r.writer()
+	}
 	for k := range r.windows {
 		if !sleep(r.start.Add(min(time.Duration(k+1)*r.window, r.d)), true) {
 			return nil
@@ -144,6 +152,10 @@ func (r *lifeRun) sample(ctx context.Context) error {
 		now := cpuTime()
 		w := &r.windows[k]
 		w.cpu, cpu = now-cpu, now
+		if r.writer != nil {
+			now := r.writer()
+			w.writer, writer = now.Sub(writer), now
+		}
 		w.rss, w.heap = rssBytes(), heapBytes()
 		r.notePeaks(w.rss, w.heap)
 		var err error

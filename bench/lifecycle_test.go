@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // Ensure the histogram's percentiles are the exact ones to within its 1 %
@@ -85,8 +87,11 @@ func TestLifecycleResult(t *testing.T) {
 		2999 * time.Millisecond, 3 * time.Second, 4 * time.Second} {
 		r.count(start.Add(at))
 	}
+	r.writer = func() sqlite.WriterStats { return sqlite.WriterStats{} }
 	for k, backlog := range []int{7, 3, 5} {
 		r.windows[k].backlog, r.windows[k].cpu = backlog, 10*time.Millisecond
+		r.windows[k].writer = sqlite.WriterStats{Commits: 2, Updates: 8, Busy: time.Duration(k+1) * 250 * time.Millisecond,
+			Committing: 100 * time.Millisecond}
 	}
 	r.net.recipients.reads.Store(14)
 	r.steps[stepLifecycle].add(200 * time.Millisecond)
@@ -105,6 +110,13 @@ func TestLifecycleResult(t *testing.T) {
 		res.ParcelsPerSec != 4.0/3 || res.CPUMsPerParcel != 7.5 || res.MailboxReadsPerParcel != 2 || res.Steps.Lifecycle.N != 1 {
 		t.Errorf("result %+v", res)
 	}
+	if got := []float64{res.Windows[0].WriterBusyPct, res.Windows[1].WriterBusyPct, res.Windows[2].WriterBusyPct}; !slices.Equal(got, []float64{25, 50, 75}) {
+		t.Errorf("windows' writer busy %v%%, want [25 50 75]", got)
+	}
+	if w := res.Writer; w == nil || w.BusyPct != 50 || w.CommitPct != 10 || w.Commits != 6 || w.UpdatesPerCommit != 4 ||
+		w.UpdatesPerParcel != 6 || w.BusyMsPerParcel != 375 {
+		t.Errorf("writer load %+v, want busy 50%%, committing 10%%, 6 commits of 4, 6 per parcel, 375 ms per parcel", w)
+	}
 	res.Invariants = []Check{{Name: CheckAudit, OK: true, Checked: 9}, {Name: CheckCompartments, Checked: 8, Violations: 1,
 		Examples: []string{"compartment cmp_x is occupied"}}}
 	if res.OK() {
@@ -116,7 +128,7 @@ func TestLifecycleResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"sqlite", "FAILED", "deposit→notice", "pickup→notice", "lifecycle", "sqlite windows",
-		CheckCompartments, "compartment cmp_x is occupied"} {
+		CheckCompartments, "compartment cmp_x is occupied", "sqlite writer: busy 50% of the run (committing 10%)"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}

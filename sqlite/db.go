@@ -41,9 +41,12 @@ type DB struct {
 	readSlots chan struct{}
 
 	// commits and updates count committed batches and the Updates they
-	// carried; tests use them to see that commits are really shared.
-	commits atomic.Int64
-	updates atomic.Int64
+	// carried; busy and committing sum, in nanoseconds, the writer's time
+	// running batches and, within that, committing them (WriterStats).
+	commits    atomic.Int64
+	updates    atomic.Int64
+	busy       atomic.Int64
+	committing atomic.Int64
 }
 
 var _ parcelguard.Store = (*DB)(nil)

@@ -244,10 +244,15 @@ func TestGroupCommit(t *testing.T) {
 			}
 		})
 	}
+	before := db.WriterStats()
 	close(start)
 	wg.Wait()
-	commits, updates := db.commits.Load(), db.updates.Load()
-	t.Logf("%d updates in %d commits", updates, commits)
+	st := db.WriterStats().Sub(before)
+	commits, updates := st.Commits, st.Updates
+	t.Logf("%d updates in %d commits, writer busy %v, committing %v", updates, commits, st.Busy, st.Committing)
+	if st.Committing <= 0 || st.Busy < st.Committing {
+		t.Errorf("writer busy %v, committing %v: want 0 < committing <= busy", st.Busy, st.Committing)
+	}
 	if updates != n {
 		t.Fatalf("%d updates committed, want %d", updates, n)
 	}

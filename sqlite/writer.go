@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parcelguard/parcelguard"
 )
@@ -79,7 +80,9 @@ func (db *DB) writeLoop() {
 				break fill
 			}
 		}
+		began := time.Now()
 		db.runBatch(batch)
+		db.busy.Add(int64(time.Since(began)))
 		clear(batch) // drop references so finished requests can be collected
 	}
 }
@@ -128,7 +131,10 @@ func (db *DB) runBatch(batch []*request) {
 		}
 	}
 
-	if _, err := db.stmts.ExecContext(ctx, "COMMIT"); err != nil {
+	committing := time.Now()
+	_, err := db.stmts.ExecContext(ctx, "COMMIT")
+	db.committing.Add(int64(time.Since(committing)))
+	if err != nil {
 		// A failed COMMIT may leave the transaction open (SQLITE_BUSY);
 		// end it so the next batch starts clean.
 		db.rollback(ctx)

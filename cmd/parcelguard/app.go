@@ -50,7 +50,10 @@ type app struct {
 	svc   *service.Service
 	keys  *code.Keyring
 	store parcelguard.Store
-	addr  string
+	// db is the store under store's instrumentation, for what only its
+	// engine reports (the SQLite writer's load).
+	db   parcelguard.Store
+	addr string
 	// publicURL is the pages' address in messages and the demo's links.
 	publicURL string
 	logger    *slog.Logger
@@ -73,6 +76,9 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
+	if w, ok := db.(*sqlite.DB); ok {
+		metrics.RegisterSQLiteWriter(reg, w.WriterStats)
+	}
 	store := metrics.InstrumentStore(db, m)
 	clock := parcelguard.SystemClock{}
 	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys, Metrics: m, Logger: cfg.logger,
@@ -126,7 +132,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
-	a := &app{svc: svc, keys: keys, store: store, addr: ln.Addr().String(), publicURL: links.PublicURL, logger: cfg.logger, devices: devices}
+	a := &app{svc: svc, keys: keys, store: store, db: db, addr: ln.Addr().String(), publicURL: links.PublicURL, logger: cfg.logger, devices: devices}
 	a.stop = func() error {
 		shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 		defer done()

@@ -229,6 +229,9 @@ func startBenchApp(ctx context.Context, sf storeFlags, cleanup func() error) (*b
 	lockers := &benchLockers{dir: filepath.Join(sf.dataDir, "lockers")}
 	s := &bench.Service{URL: "http://" + a.addr, Svc: a.svc, Store: a.store,
 		Stop: func() error { lockers.stop(); return errors.Join(a.stop(), cleanup()) }}
+	if w, ok := a.db.(*sqlite.DB); ok {
+		s.Writer = w.WriterStats
+	}
 	if a.devices != nil {
 		s.Settle = func(ctx context.Context) error {
 			if err := a.devices.syncNow(ctx); err != nil {

@@ -112,6 +112,10 @@ func TestServeEndToEnd(t *testing.T) {
 	if code, body := api.do("GET", "/metrics", "", nil); code != 200 || !strings.Contains(body, `parcelguard_pickup_attempts_total{outcome="ok"} 1`) {
 		t.Fatalf("metrics %d lack the pickup counter", code)
 	}
+	if _, body := api.do("GET", "/metrics", "", nil); !regexp.MustCompile(`(?m)^parcelguard_sqlite_writer_updates_total [1-9]`).MatchString(body) ||
+		!strings.Contains(body, "parcelguard_sqlite_writer_busy_seconds_total ") {
+		t.Fatalf("metrics lack the SQLite writer's load")
+	}
 
 	cancel()
 	if err := <-done; err != nil {
