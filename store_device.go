@@ -35,9 +35,11 @@ type DeviceTx interface {
 	// before now and not leased beyond now, oldest first (by ID); a command
 	// is claimed by at most one transaction at a time.
 	ClaimDeviceCommands(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*DeviceCommand, error)
-	// MarkDeviceCommandSent marks a pending command sent at at. A command
-	// already sent is left alone; an unknown one is ErrNotFound.
-	MarkDeviceCommandSent(ctx context.Context, id string, at time.Time) error
+	// MarkDeviceCommandsSent marks each pending command of ids sent at at,
+	// in as few statements as the engine can: the dispatcher records a
+	// whole batch of deliveries in one transaction. A command already sent
+	// is left alone; if an id is unknown it fails with ErrNotFound.
+	MarkDeviceCommandsSent(ctx context.Context, ids []string, at time.Time) error
 	// MarkDeviceCommandRetry releases the lease and makes the command due
 	// again at at. ErrConflict unless the command is pending under lease.
 	MarkDeviceCommandRetry(ctx context.Context, id, lease string, at time.Time, lastErr string) error

@@ -168,22 +168,11 @@ func sortCommands(cs []*parcelguard.DeviceCommand) {
 	slices.SortFunc(cs, func(a, b *parcelguard.DeviceCommand) int { return strings.Compare(a.ID, b.ID) })
 }
 
-// MarkDeviceCommandSent marks a pending command sent.
-func (t *tx) MarkDeviceCommandSent(ctx context.Context, id string, at time.Time) error {
-	n, err := t.exec(ctx, `UPDATE device_commands SET state = 'sent', sent_at = $1, leased_until = 0, lease = ''
-		WHERE id = $2 AND state = 'pending'`, nanos(at), id)
-	if err != nil {
-		return fmt.Errorf("mark device command %s sent: %w", id, dbErr(err))
-	}
-	if n > 0 {
-		return nil
-	}
-	var found bool
-	if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM device_commands WHERE id = $1)`, []any{id}, &found); err != nil {
-		return fmt.Errorf("mark device command %s sent: %w", id, dbErr(err))
-	}
-	if !found {
-		return fmt.Errorf("mark device command %s sent: %w", id, parcelguard.ErrNotFound)
+// MarkDeviceCommandsSent marks pending commands sent in one UPDATE over an
+// array of ids (markSent).
+func (t *tx) MarkDeviceCommandsSent(ctx context.Context, ids []string, at time.Time) error {
+	if err := t.markSent(ctx, "device_commands", "", []any{nanos(at)}, ids); err != nil {
+		return fmt.Errorf("mark %d device commands sent: %w", len(ids), err)
 	}
 	return nil
 }

@@ -3,33 +3,47 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
 )
 
 // MarkManySent marks pending messages sent in one UPDATE over an array of
-// ids; only if fewer rows changed than distinct ids were given does it
-// count the ids that exist, to tell already-sent messages from unknown ones.
+// ids (markSent).
 func (t *tx) MarkManySent(ctx context.Context, ids []string, at time.Time, note string) error {
+	if err := t.markSent(ctx, "outbox", "last_error = $2, ", []any{nanos(at), note}, ids); err != nil {
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), err)
+	}
+	return nil
+}
+
+// markSent sets state 'sent', sent_at ($1) and the columns in set (each
+// "col = $n, ", bound to setArgs after sent_at, which setArgs starts with)
+// on the pending rows of table among ids, in one UPDATE over an array.
+// Only if fewer rows changed than distinct ids were given does it count
+// the ids that exist, to tell rows already sent from unknown ones
+// (ErrNotFound).
+func (t *tx) markSent(ctx context.Context, table, set string, setArgs []any, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	n, err := t.exec(ctx, `UPDATE outbox SET state = 'sent', sent_at = $1, leased_until = 0, lease = '', last_error = $2
-		WHERE id = ANY($3::text[]) AND state = 'pending'`, nanos(at), note, ids)
+	arg := fmt.Sprintf("$%d", len(setArgs)+1)
+	n, err := t.exec(ctx, `UPDATE `+table+` SET state = 'sent', sent_at = $1, `+set+`leased_until = 0, lease = ''
+		WHERE id = ANY(`+arg+`::text[]) AND state = 'pending'`, append(slices.Clip(setArgs), ids)...)
 	if err != nil {
-		return fmt.Errorf("mark %d messages sent: %w", len(ids), dbErr(err))
+		return dbErr(err)
 	}
 	want := distinctCount(ids)
 	if int(n) == want {
 		return nil
 	}
 	var found int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM outbox WHERE id = ANY($1::text[])`, []any{ids}, &found); err != nil {
-		return fmt.Errorf("mark %d messages sent: %w", len(ids), dbErr(err))
+	if err := t.queryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id = ANY($1::text[])`, []any{ids}, &found); err != nil {
+		return dbErr(err)
 	}
 	if found < want {
-		return fmt.Errorf("mark %d messages sent: %w", len(ids), parcelguard.ErrNotFound)
+		return parcelguard.ErrNotFound
 	}
 	return nil
 }

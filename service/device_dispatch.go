@@ -97,10 +97,11 @@ func (s *Service) sendDeviceCommands(ctx context.Context, pub CommandPublisher, 
 
 	now := s.clock.Now()
 	sent := 0
+	delivered := func(i int) bool { return errs[i] == nil || errors.Is(errs[i], errSkipCommand) }
 	record := func(tx parcelguard.Tx, i int) error {
 		c, err := batch[i], errs[i]
-		if err == nil || errors.Is(err, errSkipCommand) {
-			if err := tx.MarkDeviceCommandSent(ctx, c.ID, now); err != nil {
+		if delivered(i) {
+			if err := tx.MarkDeviceCommandsSent(ctx, []string{c.ID}, now); err != nil {
 				return fmt.Errorf("mark device command %s sent: %w", c.ID, err)
 			}
 			return nil
@@ -111,12 +112,24 @@ func (s *Service) sendDeviceCommands(ctx context.Context, pub CommandPublisher, 
 		}
 		return nil
 	}
-	// All outcomes in one transaction; if that fails, one by one, so one
-	// command that cannot be recorded holds back no other. An outcome not
-	// recorded keeps its lease until it runs out and is sent again then;
-	// the command id makes the repeat harmless.
+	// All outcomes in one transaction, the deliveries in one statement; if
+	// that fails, one by one, so one command that cannot be recorded holds
+	// back no other. An outcome not recorded keeps its lease until it runs
+	// out and is sent again then; the command id makes the repeat harmless.
 	all := func(tx parcelguard.Tx) error {
+		ids := make([]string, 0, len(batch))
+		for i, c := range batch {
+			if delivered(i) {
+				ids = append(ids, c.ID)
+			}
+		}
+		if err := tx.MarkDeviceCommandsSent(ctx, ids, now); err != nil {
+			return err
+		}
 		for i := range batch {
+			if delivered(i) {
+				continue
+			}
 			if err := record(tx, i); err != nil {
 				return err
 			}

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -150,46 +152,30 @@ func (t *tx) EnqueueDeviceCommand(ctx context.Context, c *parcelguard.DeviceComm
 	return ok, nil
 }
 
-// ClaimDeviceCommands leases due commands; the single writer serialises
-// claims, so no two transactions lease the same command.
+// ClaimDeviceCommands leases the due commands in one UPDATE … RETURNING,
+// which the single writer makes exclusive.
 func (t *tx) ClaimDeviceCommands(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*parcelguard.DeviceCommand, error) {
 	token, err := newLease()
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := t.deviceCommands(ctx, `SELECT `+deviceCommandColumns+` FROM device_commands
-		WHERE state = 'pending' AND due_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?`,
-		nanos(now), nanos(now), limitArg(limit))
+	cmds, err := t.deviceCommands(ctx, `UPDATE device_commands SET leased_until = ?, lease = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM device_commands WHERE state = 'pending' AND due_at <= ? AND leased_until <= ?
+			ORDER BY id LIMIT ?)
+		RETURNING `+deviceCommandColumns, nanos(now.Add(lease)), token, nanos(now), nanos(now), limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("claim device commands: %w", err)
 	}
-	for _, c := range cmds {
-		if _, err := t.exec(ctx, `UPDATE device_commands SET leased_until = ?, lease = ?, attempts = attempts + 1 WHERE id = ?`,
-			nanos(now.Add(lease)), token, c.ID); err != nil {
-			return nil, fmt.Errorf("claim device commands: %w", dbErr(err))
-		}
-		c.LeasedUntil, c.Lease = now.Add(lease), token
-		c.Attempts++
-	}
+	// RETURNING has no defined order.
+	slices.SortFunc(cmds, func(a, b *parcelguard.DeviceCommand) int { return strings.Compare(a.ID, b.ID) })
 	return cmds, nil
 }
 
-// MarkDeviceCommandSent marks a pending command sent.
-func (t *tx) MarkDeviceCommandSent(ctx context.Context, id string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE device_commands SET state = 'sent', sent_at = ?, leased_until = 0, lease = ''
-		WHERE id = ? AND state = 'pending'`, nanos(at), id)
-	if err != nil {
-		return fmt.Errorf("mark device command %s sent: %w", id, dbErr(err))
-	}
-	if ok, err := updated(res); err != nil || ok {
-		return err
-	}
-	found, err := t.exists(ctx, "device_commands", "id", id)
-	if err != nil {
-		return fmt.Errorf("mark device command %s sent: %w", id, dbErr(err))
-	}
-	if !found {
-		return fmt.Errorf("mark device command %s sent: %w", id, parcelguard.ErrNotFound)
+// MarkDeviceCommandsSent marks pending commands sent with an UPDATE per
+// chunk of ids.
+func (t *tx) MarkDeviceCommandsSent(ctx context.Context, ids []string, at time.Time) error {
+	if err := t.markSent(ctx, "device_commands", "", []any{nanos(at)}, ids); err != nil {
+		return fmt.Errorf("mark %d device commands sent: %w", len(ids), err)
 	}
 	return nil
 }

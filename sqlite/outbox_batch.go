@@ -25,36 +25,47 @@ func chunkLen(n int) int {
 }
 
 // MarkManySent marks pending messages sent with an UPDATE per chunk of
-// ids; only if fewer rows changed than ids were given does it count the
-// ids that exist, to tell already-sent messages from unknown ones.
+// ids (markSent).
 func (t *tx) MarkManySent(ctx context.Context, ids []string, at time.Time, note string) error {
+	if err := t.markSent(ctx, "outbox", "last_error = ?, ", []any{nanos(at), note}, ids); err != nil {
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), err)
+	}
+	return nil
+}
+
+// markSent sets state 'sent', sent_at and the columns in set (each
+// "col = ?, ", bound after sent_at in setArgs, which starts with sent_at)
+// on the pending rows of table among ids, with an UPDATE per chunk. Only
+// if fewer rows changed than ids were given does it count the ids that
+// exist, to tell rows already sent from unknown ones (ErrNotFound).
+func (t *tx) markSent(ctx context.Context, table, set string, setArgs []any, ids []string) error {
 	for len(ids) > 0 {
 		chunk := ids[:chunkLen(len(ids))]
 		ids = ids[len(chunk):]
-		args := make([]any, 0, 2+len(chunk))
-		args = append(args, nanos(at), note)
+		args := make([]any, 0, len(setArgs)+len(chunk))
+		args = append(args, setArgs...)
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		res, err := t.exec(ctx, `UPDATE outbox SET state = 'sent', sent_at = ?, leased_until = 0, lease = '', last_error = ?
+		res, err := t.exec(ctx, `UPDATE `+table+` SET state = 'sent', sent_at = ?, `+set+`leased_until = 0, lease = ''
 			WHERE id IN (`+placeholders(len(chunk))+`) AND state = 'pending'`, args...)
 		if err != nil {
-			return fmt.Errorf("mark %d messages sent: %w", len(chunk), dbErr(err))
+			return dbErr(err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("mark %d messages sent: %w", len(chunk), err)
+			return err
 		}
 		if int(n) == len(chunk) {
 			continue
 		}
 		var found int
-		if err := t.queryRow(ctx, `SELECT count(*) FROM outbox WHERE id IN (`+placeholders(len(chunk))+`)`,
-			args[2:]...).Scan(&found); err != nil {
-			return fmt.Errorf("mark %d messages sent: %w", len(chunk), dbErr(err))
+		if err := t.queryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id IN (`+placeholders(len(chunk))+`)`,
+			args[len(setArgs):]...).Scan(&found); err != nil {
+			return dbErr(err)
 		}
 		if found < len(distinct(chunk)) {
-			return fmt.Errorf("mark %d messages sent: %w", len(chunk), parcelguard.ErrNotFound)
+			return parcelguard.ErrNotFound
 		}
 	}
 	return nil

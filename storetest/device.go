@@ -87,6 +87,36 @@ func testDevice(t *testing.T, open Opener) {
 		})
 	})
 
+	// Ensure a claim takes the oldest due commands up to its limit, and
+	// the next claim the ones after them.
+	t.Run("CommandsClaimOldestFirst", func(t *testing.T) {
+		s := open(t)
+		w := seed(t, s)
+		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			for _, id := range []string{"dc_4", "dc_2", "dc_5", "dc_1", "dc_3"} {
+				_, err := tx.EnqueueDeviceCommand(ctx, &parcelguard.DeviceCommand{ID: id, IdempotencyKey: "k:" + id, SiteID: w.site.ID,
+					Kind: parcelguard.DeviceGrantNew, GrantID: "g_" + id, CreatedAt: t0, DueAt: t0})
+				check(err)
+			}
+			return nil
+		})
+		for _, want := range [][]string{{"dc_1", "dc_2"}, {"dc_3", "dc_4"}, {"dc_5"}, {}} {
+			update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+				got, err := tx.ClaimDeviceCommands(ctx, t0, 2, time.Minute)
+				check(err)
+				ids := []string{}
+				for _, c := range got {
+					ids = append(ids, c.ID)
+					if c.Lease == "" || c.Attempts != 1 || !c.LeasedUntil.Equal(t0.Add(time.Minute)) {
+						t.Errorf("claimed %s: lease %q, attempts %d, leased until %v", c.ID, c.Lease, c.Attempts, c.LeasedUntil)
+					}
+				}
+				equal(t, ids, want)
+				return nil
+			})
+		}
+	})
+
 	// Ensure the command outbox stores a cause once, claims each command
 	// once under a lease, retries only under the lease, and marks sent.
 	t.Run("Commands", func(t *testing.T) {
@@ -135,10 +165,13 @@ func testDevice(t *testing.T, open Opener) {
 		wantErr(t, err, parcelguard.ErrConflict)
 		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
 			check(tx.MarkDeviceCommandRetry(ctx, "dc_1", claimed[0].Lease, t0.Add(2*time.Minute), "unreachable"))
-			check(tx.MarkDeviceCommandSent(ctx, "dc_2", t0.Add(time.Second)))
-			return tx.MarkDeviceCommandSent(ctx, "dc_2", t0.Add(time.Hour)) // already sent: no-op
+			check(tx.MarkDeviceCommandsSent(ctx, []string{"dc_2"}, t0.Add(time.Second)))
+			check(tx.MarkDeviceCommandsSent(ctx, nil, t0))
+			return tx.MarkDeviceCommandsSent(ctx, []string{"dc_2", "dc_2"}, t0.Add(time.Hour)) // already sent: no-op
 		})
-		err = tryUpdate(t, s, func(ctx context.Context, tx parcelguard.Tx) error { return tx.MarkDeviceCommandSent(ctx, "nope", t0) })
+		err = tryUpdate(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			return tx.MarkDeviceCommandsSent(ctx, []string{"dc_2", "nope"}, t0)
+		})
 		wantErr(t, err, parcelguard.ErrNotFound)
 		view(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
 			sent, err := tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{State: parcelguard.DeviceCommandSent})
