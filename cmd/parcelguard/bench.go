@@ -39,8 +39,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
 		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
 		"prints the sustained parcels/s per window, each step's latency, CPU per parcel, the\n"+
-		"outbox and device (grants for the lockers) backlogs and memory, then checks the\n"+
-		"invariants; a violation exits non-zero.\n"+
+		"outbox and device (grants for the lockers) backlogs, memory and how busy SQLite's single\n"+
+		"writer was, then checks the invariants; a violation exits non-zero.\n"+
 		"PostgreSQL is measured in scratch databases it creates on the --db server and drops.")
 	duration := fs.Duration("duration", 10*time.Second, "longest run of each phase (an operation on an engine, floor or service)")
 	concurrency := fs.Int("concurrency", 32, fmt.Sprintf("concurrent workers: store callers for the floor, HTTP clients for the service (with --lifecycle: workers with a parcel each, default %d)", lifecycleConcurrency))
