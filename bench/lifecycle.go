@@ -117,18 +117,19 @@ func runLifecycleEngine(ctx context.Context, cfg LifecycleConfig, e Engine, p *p
 	p.setLabel(label)
 	run := newLifeRun(net, s.Store, cfg.Concurrency, WarmupFor(cfg.Duration), cfg.Duration, cfg.Window)
 	run.writer = s.Writer
-	measure := func() error { return run.run(ctx, p, label) }
-	if cfg.CPUProfile != nil {
-		prof := &phaseProfiler{}
-		err = prof.run(OpLifecycle, measure)
-		if werr := prof.write(cfg.CPUProfile); err == nil {
-			err = werr
-		}
-	} else {
-		err = measure()
-	}
+	prof, err := profiled(func() error { return run.run(ctx, p, label) })
 	if err != nil {
 		return nil, err
+	}
+	if cfg.CPUProfile != nil {
+		if prof == nil {
+			return nil, errors.New("cpu profile: another CPU profile is running in this process")
+		}
+		pp := &phaseProfiler{}
+		pp.add(OpLifecycle, prof.Copy())
+		if err := pp.write(cfg.CPUProfile); err != nil {
+			return nil, err
+		}
 	}
 
 	p.setLabel(e.Name + ": draining the outbox")
@@ -143,6 +144,8 @@ func runLifecycleEngine(ctx context.Context, cfg LifecycleConfig, e Engine, p *p
 		return nil, err
 	}
 	res = run.result(e.Name)
+	res.CPUParts = cpuParts(prof, res.CPUMsPerParcel)
+	res.CPUCeiling = cpuCeiling(res, runtime.GOMAXPROCS(0))
 	res.DrainSeconds = drain.Seconds()
 	res.Invariants, res.SkippedNotices = checks, skipped
 	return res, nil

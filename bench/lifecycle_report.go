@@ -126,6 +126,11 @@ type LifecycleResult struct {
 	// CPUMsPerParcel is the process's CPU time over the run per completed
 	// parcel: the service, its outbox and scheduler, and the clients.
 	CPUMsPerParcel float64 `json:"cpu_ms_per_parcel"`
+	// CPUParts splits CPUMsPerParcel by where it went, from a CPU profile
+	// of the run (none if another profile held the profiler), and
+	// CPUCeiling is the rate that CPU time would allow at best.
+	CPUParts   []CPUPart   `json:"cpu_parts,omitempty"`
+	CPUCeiling *CPUCeiling `json:"cpu_ceiling,omitempty"`
 	// MailboxReadsPerParcel is how often the recipients looked into the
 	// mailbox per parcel, waiting for their two SMS; part of the CPU time.
 	MailboxReadsPerParcel float64 `json:"mailbox_reads_per_parcel"`
@@ -209,6 +214,7 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s writer: busy %.0f%% of the run (committing %.0f%%), %.1f ms per parcel, %.1f transactions per parcel, %.1f per commit\n",
 				x.Engine, l.BusyPct, l.CommitPct, l.BusyMsPerParcel, l.UpdatesPerParcel, l.UpdatesPerCommit)
 		}
+		x.writeCPU(w, r.GOMAXPROCS)
 	}
 	for _, x := range r.Results {
 		if err := x.writeDetails(w); err != nil {
@@ -223,10 +229,33 @@ func (r *LifecycleReport) WriteTable(w io.Writer) error {
 		"the outbox's pending messages at a window's end; as each worker waits for its SMS it stays under\n"+
 		"about three per worker, and near that bound the outbox is what limits the rate. Device\n"+
 		"backlog is the grants and revokes pending for the lockers. Writer busy is the share of the\n"+
-		"time SQLite's single writer spent running transactions: near 100 %, it sets the rate. Parcels\n"+
+		"time SQLite's single writer spent running transactions: near 100 %, it sets the rate. The CPU\n"+
+		"time per parcel is split by a CPU profile of the run into parts, each a set of goroutines; the\n"+
+		"ceilings are the rates it would allow with nothing but CPU in the way: the writer's part on\n"+
+		"the one core a goroutine can use, the whole on GOMAXPROCS cores. Parcels\n"+
 		"completed in the warm-up, and tail parcels, under way at the end and finished after it, are\n"+
 		"checked but not counted.")
 	return err
+}
+
+// writeCPU writes the line of x's CPU time per parcel by part and the
+// line of its ceilings, if the run was profiled.
+func (x *LifecycleResult) writeCPU(w io.Writer, procs int) {
+	if len(x.CPUParts) == 0 {
+		return
+	}
+	parts := make([]string, len(x.CPUParts))
+	for i, p := range x.CPUParts {
+		parts[i] = fmt.Sprintf("%s %.2f (%.0f%%)", p.Part, p.MsPerParcel, p.Pct)
+	}
+	fmt.Fprintf(w, "%s cpu: %.2f ms per parcel: %s\n", x.Engine, x.CPUMsPerParcel, strings.Join(parts, ", "))
+	if c := x.CPUCeiling; c != nil {
+		writer := ""
+		if c.WriterPerSec > 0 {
+			writer = fmt.Sprintf("%.0f parcels/s for the writer's part on one core, ", c.WriterPerSec)
+		}
+		fmt.Fprintf(w, "%s ceilings: %s%.0f parcels/s for the whole on %d cores\n", x.Engine, writer, c.ProcessPerSec, procs)
+	}
 }
 
 // writeDetails writes one engine's steps, windows and invariants.

@@ -122,13 +122,18 @@ func TestLifecycleResult(t *testing.T) {
 	if res.OK() {
 		t.Error("a result with a failed check is OK")
 	}
+	res.CPUParts = []CPUPart{{PartWriter, 40, 3}, {PartAPI, 35, 2.625}, {PartOther, 25, 1.875}}
+	res.CPUCeiling = cpuCeiling(res, 2)
 	var buf bytes.Buffer
-	rep := &LifecycleReport{DurationSeconds: 3, WarmupSeconds: 1, WindowSeconds: 1, Concurrency: 4, Results: []LifecycleResult{*res}}
+	rep := &LifecycleReport{DurationSeconds: 3, WarmupSeconds: 1, WindowSeconds: 1, Concurrency: 4, GOMAXPROCS: 2,
+		Results: []LifecycleResult{*res}}
 	if err := rep.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"sqlite", "FAILED", "deposit→notice", "pickup→notice", "lifecycle", "sqlite windows",
-		CheckCompartments, "compartment cmp_x is occupied", "sqlite writer: busy 50% of the run (committing 10%)"} {
+		CheckCompartments, "compartment cmp_x is occupied", "sqlite writer: busy 50% of the run (committing 10%)",
+		"sqlite cpu: 7.50 ms per parcel: sqlite writer 3.00 (40%), API 2.62 (35%), other 1.88 (25%)",
+		"sqlite ceilings: 333 parcels/s for the writer's part on one core, 267 parcels/s for the whole on 2 cores"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/pprof"
@@ -18,15 +19,18 @@ type phaseProfiler struct {
 
 // run runs fn under the CPU profiler, labelling its samples phase.
 func (pp *phaseProfiler) run(phase string, fn func() error) error {
-	var buf bytes.Buffer
-	if err := pprof.StartCPUProfile(&buf); err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+	p, err := profiled(fn)
+	if p == nil && err == nil {
+		return errors.New("cpu profile: another CPU profile is running in this process")
 	}
-	err := fn()
-	pprof.StopCPUProfile()
-	p, perr := profile.Parse(&buf)
-	if perr != nil {
-		return fmt.Errorf("cpu profile: %w", perr)
+	pp.add(phase, p)
+	return err
+}
+
+// add labels p's samples phase and keeps it; a nil p is skipped.
+func (pp *phaseProfiler) add(phase string, p *profile.Profile) {
+	if p == nil {
+		return
 	}
 	for _, s := range p.Sample {
 		if s.Label == nil {
@@ -35,7 +39,23 @@ func (pp *phaseProfiler) run(phase string, fn func() error) error {
 		s.Label["phase"] = []string{phase}
 	}
 	pp.parts = append(pp.parts, p)
-	return err
+}
+
+// profiled runs fn under the CPU profiler and returns fn's error and the
+// profile. The process has one CPU profiler: if it is taken already (go
+// test -cpuprofile), fn runs unprofiled and the profile is nil.
+func profiled(fn func() error) (*profile.Profile, error) {
+	var buf bytes.Buffer
+	if pprof.StartCPUProfile(&buf) != nil {
+		return nil, fn()
+	}
+	err := fn()
+	pprof.StopCPUProfile()
+	p, perr := profile.Parse(&buf)
+	if perr != nil {
+		return nil, errors.Join(err, fmt.Errorf("cpu profile: %w", perr))
+	}
+	return p, err
 }
 
 // write writes the phases' profiles merged into one.

@@ -38,9 +38,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"over loopback. Prints ops/s, latency percentiles and the ratio service/floor.\n"+
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
 		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
-		"prints the sustained parcels/s per window, each step's latency, CPU per parcel, the\n"+
-		"outbox and device (grants for the lockers) backlogs, memory and how busy SQLite's single\n"+
-		"writer was, then checks the invariants; a violation exits non-zero.\n"+
+		"prints the sustained parcels/s per window, each step's latency, CPU per parcel (split by\n"+
+		"a CPU profile into the writer, the API, the outbox, the lockers, the bench's clients and\n"+
+		"the collector, with the rates that CPU time allows at best), the outbox and device\n"+
+		"(grants for the lockers) backlogs, memory and how busy SQLite's single writer was, then\n"+
+		"checks the invariants; a violation exits non-zero.\n"+
 		"PostgreSQL is measured in scratch databases it creates on the --db server and drops.")
 	duration := fs.Duration("duration", 10*time.Second, "longest run of each phase (an operation on an engine, floor or service)")
 	concurrency := fs.Int("concurrency", 32, fmt.Sprintf("concurrent workers: store callers for the floor, HTTP clients for the service (with --lifecycle: workers with a parcel each, default %d)", lifecycleConcurrency))

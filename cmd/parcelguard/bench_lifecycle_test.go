@@ -5,8 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/pprof/profile"
 
 	"github.com/parcelguard/parcelguard/bench"
 )
@@ -18,7 +23,8 @@ func TestBenchLifecycleJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the service and runs for seconds")
 	}
-	out, err := runCLI(t, "bench", "--lifecycle", "3s", "--concurrency", "4", "--engines", "sqlite", "--json")
+	cpuProfile := filepath.Join(t.TempDir(), "cpu.pprof")
+	out, err := runCLI(t, "bench", "--lifecycle", "3s", "--concurrency", "4", "--engines", "sqlite", "--json", "--cpuprofile", cpuProfile)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
@@ -55,6 +61,39 @@ func TestBenchLifecycleJSON(t *testing.T) {
 	}
 	if x.CPUMsPerParcel <= 0 || x.PeakRSSMB <= 0 || x.PeakHeapMB <= 0 || x.MailboxReadsPerParcel < 2 || x.Tail < 0 || x.DrainSeconds < 0 {
 		t.Errorf("resources %+v", x)
+	}
+	// The CPU time per parcel is split into parts that add up to it, the
+	// writer's and the API's among them, and the ceilings follow.
+	var pct, msSum float64
+	named := map[string]bool{}
+	for _, p := range x.CPUParts {
+		pct, msSum = pct+p.Pct, msSum+p.MsPerParcel
+		named[p.Part] = p.Pct > 0
+	}
+	if math.Abs(pct-100) > 1e-6 || math.Abs(msSum-x.CPUMsPerParcel) > 1e-6 || !named[bench.PartWriter] || !named[bench.PartAPI] {
+		t.Errorf("cpu parts %+v (%v%%, %v ms) of %v ms per parcel", x.CPUParts, pct, msSum, x.CPUMsPerParcel)
+	}
+	if c := x.CPUCeiling; c == nil || c.WriterPerSec <= c.ProcessPerSec/float64(r.GOMAXPROCS) ||
+		math.Abs(c.ProcessPerSec-float64(r.GOMAXPROCS)*1000/x.CPUMsPerParcel) > 1e-6 {
+		t.Errorf("cpu ceiling %+v for %v ms per parcel on %d", c, x.CPUMsPerParcel, r.GOMAXPROCS)
+	}
+	// The same profile is written out, its samples labelled with the run.
+	f, err := os.Open(cpuProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	prof, err := profile.Parse(f)
+	if err != nil {
+		t.Fatalf("cpu profile: %v", err)
+	}
+	if len(prof.Sample) == 0 {
+		t.Fatal("the cpu profile holds no samples")
+	}
+	for _, s := range prof.Sample {
+		if got := s.Label["phase"]; len(got) != 1 || got[0] != bench.OpLifecycle {
+			t.Fatalf("a sample labelled %v, want phase=%s", s.Label, bench.OpLifecycle)
+		}
 	}
 	// Every parcel a worker finished is in each step, whichever part of
 	// the run it finished in.
