@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/parcelguard/parcelguard/sqlite"
 )
 
@@ -117,14 +119,22 @@ func runLifecycleEngine(ctx context.Context, cfg LifecycleConfig, e Engine, p *p
 	p.setLabel(label)
 	run := newLifeRun(net, s.Store, cfg.Concurrency, WarmupFor(cfg.Duration), cfg.Duration, cfg.Window)
 	run.writer = s.Writer
-	prof, err := profiled(func() error { return run.run(ctx, p, label) })
+	// The run is profiled for its CPU parts whenever the profiler is free;
+	// only a profile asked for must be had.
+	stop, perr := startProfile()
+	if perr != nil && cfg.CPUProfile != nil {
+		return nil, perr
+	}
+	err = run.run(ctx, p, label)
+	var prof *profile.Profile
+	if stop != nil {
+		prof, perr = stop()
+		err = errors.Join(err, perr)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if cfg.CPUProfile != nil {
-		if prof == nil {
-			return nil, errors.New("cpu profile: another CPU profile is running in this process")
-		}
 		pp := &phaseProfiler{}
 		pp.add(OpLifecycle, prof.Copy())
 		if err := pp.write(cfg.CPUProfile); err != nil {

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/pprof/profile"
 )
@@ -100,5 +102,41 @@ func TestCPUParts(t *testing.T) {
 	}
 	if c := cpuCeiling(&LifecycleResult{CPUMsPerParcel: 4}, 2); c != nil {
 		t.Errorf("ceiling without parts %+v, want none", c)
+	}
+}
+
+// Ensure a profile that cannot be had (the process's one profiler is
+// taken) is an error before the phase runs, and a profiled phase's samples
+// carry its label.
+func TestPhaseProfiler(t *testing.T) {
+	var pp phaseProfiler
+	if err := pp.run(OpDeposit, func() error {
+		// 200 ms of CPU: some 20 samples at the profiler's 100 Hz.
+		for from := cpuTime(); cpuTime()-from < 200*time.Millisecond; {
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pp.parts) != 1 {
+		t.Fatalf("%d profiles kept, want 1", len(pp.parts))
+	}
+	if len(pp.parts[0].Sample) == 0 {
+		t.Fatal("no samples in 200 ms of CPU")
+	}
+	for _, s := range pp.parts[0].Sample {
+		if got := s.Label["phase"]; len(got) != 1 || got[0] != OpDeposit {
+			t.Fatalf("a sample labelled %v", s.Label)
+		}
+	}
+
+	stop, err := startProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	ran := false
+	if err := pp.run(OpPickup, func() error { ran = true; return nil }); !errors.Is(err, errProfilerTaken) || ran {
+		t.Errorf("with the profiler taken: %v, ran %v; want errProfilerTaken before running", err, ran)
 	}
 }

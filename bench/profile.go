@@ -19,9 +19,14 @@ type phaseProfiler struct {
 
 // run runs fn under the CPU profiler, labelling its samples phase.
 func (pp *phaseProfiler) run(phase string, fn func() error) error {
-	p, err := profiled(fn)
-	if p == nil && err == nil {
-		return errors.New("cpu profile: another CPU profile is running in this process")
+	stop, err := startProfile()
+	if err != nil {
+		return err
+	}
+	err = fn()
+	p, perr := stop()
+	if perr != nil {
+		return errors.Join(err, perr)
 	}
 	pp.add(phase, p)
 	return err
@@ -41,21 +46,25 @@ func (pp *phaseProfiler) add(phase string, p *profile.Profile) {
 	pp.parts = append(pp.parts, p)
 }
 
-// profiled runs fn under the CPU profiler and returns fn's error and the
-// profile. The process has one CPU profiler: if it is taken already (go
-// test -cpuprofile), fn runs unprofiled and the profile is nil.
-func profiled(fn func() error) (*profile.Profile, error) {
+// errProfilerTaken says the process's one CPU profiler is running already
+// (go test -cpuprofile, say).
+var errProfilerTaken = errors.New("cpu profile: another CPU profile is running in this process")
+
+// startProfile starts the CPU profiler; stop stops it and parses what it
+// recorded.
+func startProfile() (stop func() (*profile.Profile, error), err error) {
 	var buf bytes.Buffer
 	if pprof.StartCPUProfile(&buf) != nil {
-		return nil, fn()
+		return nil, errProfilerTaken
 	}
-	err := fn()
-	pprof.StopCPUProfile()
-	p, perr := profile.Parse(&buf)
-	if perr != nil {
-		return nil, errors.Join(err, fmt.Errorf("cpu profile: %w", perr))
-	}
-	return p, err
+	return func() (*profile.Profile, error) {
+		pprof.StopCPUProfile()
+		p, err := profile.Parse(&buf)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		return p, nil
+	}, nil
 }
 
 // write writes the phases' profiles merged into one.
