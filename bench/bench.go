@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
 	pgnats "github.com/parcelguard/parcelguard/nats"
@@ -122,6 +124,10 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 		}()
 	}
 
+	// The service's phases are profiled whenever the profiler is free, for
+	// their CPU parts.
+	profiles := map[string]*profile.Profile{}
+
 	// Each operation runs on the floor and then at once on the service,
 	// so that both meet the same machine, however busy it is.
 	var floor, svc [3]Stats
@@ -145,16 +151,21 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 	}
 	for _, step := range steps {
 		p.setLabel(e.Name + " " + step.name)
-		run := step.run
-		if prof != nil && step.profile != "" {
-			run = func() error { return prof.run(step.profile, step.run) }
+		if step.profile == "" {
+			if err := step.run(); err != nil {
+				return nil, fmt.Errorf("%s: %w", step.name, err)
+			}
+			continue
 		}
-		if err := run(); err != nil {
+		p, err := profileStep(step.profile, prof, step.run)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", step.name, err)
 		}
+		profiles[step.profile] = p
 	}
 	for i, op := range []string{OpDeposit, OpPickup, OpExpiry} {
-		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds()}
+		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds(),
+			ServiceCPUParts: cpuParts(profiles[op], svc[i].CPUMsPerOp)}
 		if floor[i].OpsPerSec > 0 {
 			r.Ratio = math.Round(svc[i].OpsPerSec/floor[i].OpsPerSec*1000) / 1000
 			if t := svc[i].Seconds + drain[i].Seconds(); t > 0 {

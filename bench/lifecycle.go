@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/pprof/profile"
-
 	"github.com/parcelguard/parcelguard/sqlite"
 )
 
@@ -121,22 +119,15 @@ func runLifecycleEngine(ctx context.Context, cfg LifecycleConfig, e Engine, p *p
 	run.writer = s.Writer
 	// The run is profiled for its CPU parts whenever the profiler is free;
 	// only a profile asked for must be had.
-	stop, perr := startProfile()
-	if perr != nil && cfg.CPUProfile != nil {
-		return nil, perr
+	var pp *phaseProfiler
+	if cfg.CPUProfile != nil {
+		pp = &phaseProfiler{}
 	}
-	err = run.run(ctx, p, label)
-	var prof *profile.Profile
-	if stop != nil {
-		prof, perr = stop()
-		err = errors.Join(err, perr)
-	}
+	prof, err := profileStep(OpLifecycle, pp, func() error { return run.run(ctx, p, label) })
 	if err != nil {
 		return nil, err
 	}
-	if cfg.CPUProfile != nil {
-		pp := &phaseProfiler{}
-		pp.add(OpLifecycle, prof.Copy())
+	if pp != nil {
 		if err := pp.write(cfg.CPUProfile); err != nil {
 			return nil, err
 		}

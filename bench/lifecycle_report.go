@@ -244,11 +244,7 @@ func (x *LifecycleResult) writeCPU(w io.Writer, procs int) {
 	if len(x.CPUParts) == 0 {
 		return
 	}
-	parts := make([]string, len(x.CPUParts))
-	for i, p := range x.CPUParts {
-		parts[i] = fmt.Sprintf("%s %.2f (%.0f%%)", p.Part, p.MsPerParcel, p.Pct)
-	}
-	fmt.Fprintf(w, "%s cpu: %.2f ms per parcel: %s\n", x.Engine, x.CPUMsPerParcel, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s cpu: %.2f ms per parcel: %s\n", x.Engine, x.CPUMsPerParcel, formatParts(x.CPUParts))
 	if c := x.CPUCeiling; c != nil {
 		writer := ""
 		if c.WriterPerSec > 0 {

@@ -17,19 +17,27 @@ type phaseProfiler struct {
 	parts []*profile.Profile
 }
 
-// run runs fn under the CPU profiler, labelling its samples phase.
-func (pp *phaseProfiler) run(phase string, fn func() error) error {
+// profileStep runs fn under the CPU profiler if it is free and returns
+// fn's error and the profile (nil if fn ran unprofiled). With pp set, the
+// profile is required (an error before fn runs if it cannot be had) and
+// pp keeps a copy, its samples labelled phase.
+func profileStep(phase string, pp *phaseProfiler, fn func() error) (*profile.Profile, error) {
 	stop, err := startProfile()
 	if err != nil {
-		return err
+		if pp != nil {
+			return nil, err
+		}
+		return nil, fn()
 	}
 	err = fn()
 	p, perr := stop()
 	if perr != nil {
-		return errors.Join(err, perr)
+		return nil, errors.Join(err, perr)
 	}
-	pp.add(phase, p)
-	return err
+	if pp != nil {
+		pp.add(phase, p.Copy())
+	}
+	return p, err
 }
 
 // add labels p's samples phase and keeps it; a nil p is skipped.

@@ -30,6 +30,10 @@ type Result struct {
 	// SustainedRatio counts the drain in the service's time: the ratio of
 	// ops/s with every notification of the phase sent.
 	SustainedRatio float64 `json:"sustained_ratio"`
+	// ServiceCPUParts splits the service's CPU time per operation by
+	// where it went, from a CPU profile of the phase (none if another
+	// profile held the profiler).
+	ServiceCPUParts []CPUPart `json:"service_cpu_parts,omitempty"`
 }
 
 // Report is a whole run.
@@ -65,10 +69,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, x := range r.Results {
+		if len(x.ServiceCPUParts) > 0 {
+			fmt.Fprintf(w, "%s %s service cpu: %.2f ms per op: %s\n", x.Engine, x.Op, x.Service.CPUMsPerOp, formatParts(x.ServiceCPUParts))
+		}
+	}
 	_, err := fmt.Fprintln(w, "\nservice/floor is the ratio of ops/s. Expiry through the service is its scheduler firing due timers:\n"+
 		"throughput only. cpu ms/op is the process's CPU time per operation; the service's includes the\n"+
 		"HTTP clients, the scheduler and sending the notifications. drain s is how long the outbox took to\n"+
-		"empty after the phase; sustained/floor counts it in the service's time.")
+		"empty after the phase; sustained/floor counts it in the service's time. The service's cpu lines\n"+
+		"split its CPU time per operation by a CPU profile of the phase into parts, each a set of\n"+
+		"goroutines (the single SQLite writer, the API, the bench's clients, the outbox, the lockers, the\n"+
+		"garbage collector).")
 	return err
 }
 

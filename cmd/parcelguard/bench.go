@@ -35,7 +35,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "bench", "Measures deposit, pickup and expiry on each store engine twice: straight on the store\n"+
 		"(the floor: the service's transactions, same durability) and through the HTTP API of a\n"+
 		"running service with its scheduler and notification outbox, from concurrent clients\n"+
-		"over loopback. Prints ops/s, latency percentiles and the ratio service/floor.\n"+
+		"over loopback. Prints ops/s, latency percentiles, the ratio service/floor and the\n"+
+		"service's CPU per operation split by a CPU profile into the parts of the process.\n"+
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
 		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
 		"prints the sustained parcels/s per window, each step's latency, CPU per parcel (split by\n"+

@@ -67,7 +67,7 @@ func TestBenchLifecycleJSON(t *testing.T) {
 	var pct, msSum float64
 	named := map[string]bool{}
 	for _, p := range x.CPUParts {
-		pct, msSum = pct+p.Pct, msSum+p.MsPerParcel
+		pct, msSum = pct+p.Pct, msSum+p.Ms
 		named[p.Part] = p.Pct > 0
 	}
 	if math.Abs(pct-100) > 1e-6 || math.Abs(msSum-x.CPUMsPerParcel) > 1e-6 || !named[bench.PartWriter] || !named[bench.PartAPI] {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"strings"
 	"testing"
 
@@ -47,6 +48,19 @@ func TestBenchJSON(t *testing.T) {
 		if x.Ratio <= 0 || x.SustainedRatio <= 0 || x.SustainedRatio > x.Ratio || x.OutboxDrainSeconds < 0 {
 			t.Errorf("%s %s: ratio %v, sustained %v, drain %vs", x.Engine, x.Op, x.Ratio, x.SustainedRatio, x.OutboxDrainSeconds)
 		}
+		// The service's CPU time per operation is split into parts that
+		// add up to it; a deposit's has SQLite's writer in it.
+		var pct, ms float64
+		named := map[string]bool{}
+		for _, p := range x.ServiceCPUParts {
+			pct, ms, named[p.Part] = pct+p.Pct, ms+p.Ms, true
+		}
+		if len(x.ServiceCPUParts) > 0 && (math.Abs(pct-100) > 1e-6 || math.Abs(ms-x.Service.CPUMsPerOp) > 1e-6) {
+			t.Errorf("%s %s: cpu parts %+v (%v%%, %v ms) of %v ms per op", x.Engine, x.Op, x.ServiceCPUParts, pct, ms, x.Service.CPUMsPerOp)
+		}
+		if x.Op == bench.OpDeposit && (!named[bench.PartAPI] || named[bench.PartWriter] != (x.Engine == "sqlite")) {
+			t.Errorf("%s deposit: cpu parts %+v, want the API's, and the writer's on SQLite only", x.Engine, x.ServiceCPUParts)
+		}
 	}
 	for _, e := range []string{"sqlite", "postgres"} {
 		for _, op := range []string{bench.OpDeposit, bench.OpPickup, bench.OpExpiry} {
@@ -66,7 +80,7 @@ func TestBenchTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry"} {
+	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", "sqlite deposit service cpu: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -49,12 +50,13 @@ var cpuPartRules = []struct {
 }
 
 // CPUPart is one part's share of the process's CPU time over a sustained
-// run, from a CPU profile taken through it.
+// run or a service phase, from a CPU profile taken through it.
 type CPUPart struct {
 	Part string  `json:"part"`
 	Pct  float64 `json:"pct"`
-	// MsPerParcel is Pct of the run's CPU time per parcel.
-	MsPerParcel float64 `json:"ms_per_parcel"`
+	// Ms is Pct of the CPU time per unit of work: per parcel in a
+	// sustained run, per operation in a phase.
+	Ms float64 `json:"ms"`
 }
 
 // CPUCeiling is the rate the run's CPU time per parcel would allow if CPU
@@ -83,11 +85,12 @@ func cpuPartOf(funcs []string) string {
 	return PartOther
 }
 
-// cpuParts splits msPerParcel, the run's CPU time per parcel, into parts
-// by their shares of p's samples, largest first, with PartOther last. The
-// profile spans the warm-up and the tail as well as the run; the shares
-// are taken to be the same. A nil or empty profile gives no parts.
-func cpuParts(p *profile.Profile, msPerParcel float64) []CPUPart {
+// cpuParts splits msPer, the CPU time per parcel or operation, into parts
+// by their shares of p's samples, largest first, with PartOther last. A
+// lifecycle's profile spans the warm-up and the tail as well as the run,
+// a phase's the outbox's drain after it; the shares are taken to be the
+// same. A nil or empty profile gives no parts.
+func cpuParts(p *profile.Profile, msPer float64) []CPUPart {
 	if p == nil {
 		return nil
 	}
@@ -126,7 +129,7 @@ func cpuParts(p *profile.Profile, msPerParcel float64) []CPUPart {
 			continue
 		}
 		share := float64(v) / float64(total)
-		parts = append(parts, CPUPart{Part: name, Pct: 100 * share, MsPerParcel: share * msPerParcel})
+		parts = append(parts, CPUPart{Part: name, Pct: 100 * share, Ms: share * msPer})
 	}
 	sortParts(parts)
 	return parts
@@ -153,6 +156,15 @@ func sortParts(parts []CPUPart) {
 	slices.SortStableFunc(parts, func(a, b CPUPart) int { return cmp.Compare(rank(b), rank(a)) })
 }
 
+// formatParts writes parts on one line: each part's time and share.
+func formatParts(parts []CPUPart) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = fmt.Sprintf("%s %.2f (%.0f%%)", p.Part, p.Ms, p.Pct)
+	}
+	return strings.Join(out, ", ")
+}
+
 // cpuCeiling is what x's CPU time per parcel, split into parts, allows on
 // procs processors.
 func cpuCeiling(x *LifecycleResult, procs int) *CPUCeiling {
@@ -161,8 +173,8 @@ func cpuCeiling(x *LifecycleResult, procs int) *CPUCeiling {
 	}
 	c := &CPUCeiling{ProcessPerSec: float64(procs) * 1000 / x.CPUMsPerParcel}
 	for _, p := range x.CPUParts {
-		if p.Part == PartWriter && p.MsPerParcel > 0 {
-			c.WriterPerSec = 1000 / p.MsPerParcel
+		if p.Part == PartWriter && p.Ms > 0 {
+			c.WriterPerSec = 1000 / p.Ms
 		}
 	}
 	return c

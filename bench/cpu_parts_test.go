@@ -78,7 +78,7 @@ func TestCPUParts(t *testing.T) {
 	}
 	for i := range want {
 		if parts[i].Part != want[i].Part || math.Abs(parts[i].Pct-want[i].Pct) > 1e-9 ||
-			math.Abs(parts[i].MsPerParcel-want[i].MsPerParcel) > 1e-9 {
+			math.Abs(parts[i].Ms-want[i].Ms) > 1e-9 {
 			t.Errorf("part %d: %+v, want %+v", i, parts[i], want[i])
 		}
 	}
@@ -105,29 +105,31 @@ func TestCPUParts(t *testing.T) {
 	}
 }
 
-// Ensure a profile that cannot be had (the process's one profiler is
-// taken) is an error before the phase runs, and a profiled phase's samples
-// carry its label.
-func TestPhaseProfiler(t *testing.T) {
+// Ensure a profiled step's profile comes back and, when one was asked for,
+// is kept with its samples labelled; and that a profile asked for but not
+// to be had (the process's one profiler is taken) is an error before the
+// step runs, while one not asked for lets the step run unprofiled.
+func TestProfileStep(t *testing.T) {
 	var pp phaseProfiler
-	if err := pp.run(OpDeposit, func() error {
+	p, err := profileStep(OpDeposit, &pp, func() error {
 		// 200 ms of CPU: some 20 samples at the profiler's 100 Hz.
 		for from := cpuTime(); cpuTime()-from < 200*time.Millisecond; {
 		}
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pp.parts) != 1 {
-		t.Fatalf("%d profiles kept, want 1", len(pp.parts))
-	}
-	if len(pp.parts[0].Sample) == 0 {
-		t.Fatal("no samples in 200 ms of CPU")
+	if p == nil || len(p.Sample) == 0 || len(pp.parts) != 1 {
+		t.Fatalf("profile %v, %d kept; want one with samples, kept", p, len(pp.parts))
 	}
 	for _, s := range pp.parts[0].Sample {
 		if got := s.Label["phase"]; len(got) != 1 || got[0] != OpDeposit {
-			t.Fatalf("a sample labelled %v", s.Label)
+			t.Fatalf("a kept sample labelled %v", s.Label)
 		}
+	}
+	if parts := cpuParts(p, 1); len(parts) == 0 {
+		t.Error("no cpu parts from the step's profile")
 	}
 
 	stop, err := startProfile()
@@ -136,7 +138,10 @@ func TestPhaseProfiler(t *testing.T) {
 	}
 	defer stop()
 	ran := false
-	if err := pp.run(OpPickup, func() error { ran = true; return nil }); !errors.Is(err, errProfilerTaken) || ran {
-		t.Errorf("with the profiler taken: %v, ran %v; want errProfilerTaken before running", err, ran)
+	if _, err := profileStep(OpPickup, &pp, func() error { ran = true; return nil }); !errors.Is(err, errProfilerTaken) || ran {
+		t.Errorf("asked for, with the profiler taken: %v, ran %v; want errProfilerTaken before running", err, ran)
+	}
+	if p, err := profileStep(OpPickup, nil, func() error { ran = true; return nil }); err != nil || p != nil || !ran {
+		t.Errorf("not asked for, with the profiler taken: %v, %v, ran %v; want the step run unprofiled", p, err, ran)
 	}
 }
