@@ -17,13 +17,16 @@ const (
 	PartAPI = "API"
 	// PartClients is the bench's own HTTP clients and bookkeeping.
 	PartClients = "bench clients"
+	// PartScheduler is the scheduler firing due timers (expiry, reminders).
+	PartScheduler = "scheduler"
 	// PartNotify is the outbox: rendering and delivering messages.
 	PartNotify = "notifications"
 	// PartDevices is the device outbox and NATS, client and server.
 	PartDevices = "lockers"
 	// PartGC is the garbage collector's background work.
 	PartGC = "garbage collector"
-	// PartOther is what no rule names: the scheduler, the runtime.
+	// PartOther is what no rule names: the runtime, timers of the HTTP
+	// server, the outage sweep.
 	PartOther = "other"
 )
 
@@ -44,6 +47,7 @@ var cpuPartRules = []struct {
 	{PartWriter, []string{"/sqlite.(*DB).writeLoop"}},
 	{PartAPI, []string{"net/http.(*conn).serve", "net/http.(*connReader).backgroundRead"}},
 	{PartClients, []string{"/parcelguard/bench.", "net/http.(*persistConn)"}},
+	{PartScheduler, []string{"/parcelguard/service.(*Service).RunScheduler"}},
 	{PartNotify, []string{"/parcelguard/notify."}},
 	{PartDevices, []string{".RunDeviceDispatcher", "/parcelguard/nats.", "github.com/nats-io/"}},
 	{PartGC, []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}},

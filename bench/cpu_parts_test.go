@@ -38,7 +38,11 @@ func TestCPUPartOf(t *testing.T) {
 		{"the NATS server", []string{"github.com/nats-io/nats-server/v2/server.(*client).readLoop"}, PartDevices},
 		{"the collector", []string{"runtime.scanObject", "runtime.gcBgMarkWorker"}, PartGC},
 		{"the sweeper", []string{"runtime.sweepone", "runtime.bgsweep"}, PartGC},
-		{"the scheduler", []string{pg + "service.(*Scheduler).Run"}, PartOther},
+		{"the scheduler", []string{pg + "service.(*Service).FireDueTimers", pg + "service.(*Service).RunScheduler",
+			"main.startApp.func2"}, PartScheduler},
+		{"a fired timer's transaction", []string{pg + "service.(*Service).FireDueTimers.func1", pg + "sqlite.(*DB).runBatch",
+			pg + "sqlite.(*DB).writeLoop"}, PartWriter},
+		{"the outage sweep", []string{pg + "service.(*Service).RunOutageSweep"}, PartOther},
 		{"the runtime", []string{"runtime.schedule", "runtime.park_m", "runtime.mcall"}, PartOther},
 		{"an empty stack", nil, PartOther},
 	} {

@@ -79,8 +79,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 		"HTTP clients, the scheduler and sending the notifications. drain s is how long the outbox took to\n"+
 		"empty after the phase; sustained/floor counts it in the service's time. The service's cpu lines\n"+
 		"split its CPU time per operation by a CPU profile of the phase into parts, each a set of\n"+
-		"goroutines (the single SQLite writer, the API, the bench's clients, the outbox, the lockers, the\n"+
-		"garbage collector).")
+		"goroutines (the single SQLite writer, the API, the bench's clients, the scheduler, the outbox,\n"+
+		"the lockers, the garbage collector).")
 	return err
 }
 

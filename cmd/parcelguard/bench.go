@@ -40,8 +40,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
 		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
 		"prints the sustained parcels/s per window, each step's latency, CPU per parcel (split by\n"+
-		"a CPU profile into the writer, the API, the outbox, the lockers, the bench's clients and\n"+
-		"the collector, with the rates that CPU time allows at best), the outbox and device\n"+
+		"a CPU profile into the writer, the API, the scheduler, the outbox, the lockers, the bench's\n"+
+		"clients and the collector, with the rates that CPU time allows at best), the outbox and device\n"+
 		"(grants for the lockers) backlogs, memory and how busy SQLite's single writer was, then\n"+
 		"checks the invariants; a violation exits non-zero.\n"+
 		"PostgreSQL is measured in scratch databases it creates on the --db server and drops.")
