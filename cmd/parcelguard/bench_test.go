@@ -49,7 +49,8 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("%s %s: ratio %v, sustained %v, drain %vs", x.Engine, x.Op, x.Ratio, x.SustainedRatio, x.OutboxDrainSeconds)
 		}
 		// The service's CPU time per operation is split into parts that
-		// add up to it; a deposit's has SQLite's writer in it.
+		// add up to it. A tiny phase has few samples, but half of a SQLite
+		// deposit's are the writer's; PostgreSQL has no writer.
 		var pct, ms float64
 		named := map[string]bool{}
 		for _, p := range x.ServiceCPUParts {
@@ -58,8 +59,8 @@ func TestBenchJSON(t *testing.T) {
 		if len(x.ServiceCPUParts) > 0 && (math.Abs(pct-100) > 1e-6 || math.Abs(ms-x.Service.CPUMsPerOp) > 1e-6) {
 			t.Errorf("%s %s: cpu parts %+v (%v%%, %v ms) of %v ms per op", x.Engine, x.Op, x.ServiceCPUParts, pct, ms, x.Service.CPUMsPerOp)
 		}
-		if x.Op == bench.OpDeposit && (!named[bench.PartAPI] || named[bench.PartWriter] != (x.Engine == "sqlite")) {
-			t.Errorf("%s deposit: cpu parts %+v, want the API's, and the writer's on SQLite only", x.Engine, x.ServiceCPUParts)
+		if x.Op == bench.OpDeposit && (len(x.ServiceCPUParts) == 0 || named[bench.PartWriter] != (x.Engine == "sqlite")) {
+			t.Errorf("%s deposit: cpu parts %+v, want some, and the writer's on SQLite only", x.Engine, x.ServiceCPUParts)
 		}
 	}
 	for _, e := range []string{"sqlite", "postgres"} {
@@ -80,7 +81,7 @@ func TestBenchTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", "sqlite deposit service cpu: "} {
+	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", " service cpu: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
