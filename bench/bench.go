@@ -157,11 +157,11 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 			}
 			continue
 		}
-		p, err := profileStep(step.profile, prof, step.run)
+		stepProfile, err := profileStep(step.profile, prof, step.run)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", step.name, err)
 		}
-		profiles[step.profile] = p
+		profiles[step.profile] = stepProfile
 	}
 	for i, op := range []string{OpDeposit, OpPickup, OpExpiry} {
 		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds(),

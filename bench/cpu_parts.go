@@ -9,7 +9,8 @@ import (
 	"github.com/google/pprof/profile"
 )
 
-// The parts of the process a sustained run's CPU time is split into.
+// The parts of the process that the CPU time of a sustained run or a
+// service phase is split into.
 const (
 	// PartWriter is SQLite's single writer: every write transaction.
 	PartWriter = "sqlite writer"
