@@ -231,22 +231,22 @@ func (f *floorRun) update(fn func(context.Context, parcelguard.Tx, *item) error)
 }
 
 func (f *floorRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, error) {
-	cpu := cpuTime()
+	m := startMeter(writerOf(f.store))
 	deposited, s, err := measure(ctx, cfg, p, f.w.all(), f.update(floorDeposit))
 	f.pick, f.rest = split(deposited)
-	return withCPU(s, cpuTime()-cpu), err
+	return m.stats(s), err
 }
 
 func (f *floorRun) pickup(ctx context.Context, cfg Config, p *progress) (s Stats, err error) {
-	cpu := cpuTime()
+	m := startMeter(writerOf(f.store))
 	f.picked, s, err = measure(ctx, cfg, p, f.pick, f.update(floorPickup))
-	return withCPU(s, cpuTime()-cpu), err
+	return m.stats(s), err
 }
 
 func (f *floorRun) expire(ctx context.Context, cfg Config, p *progress) (Stats, error) {
-	cpu := cpuTime()
+	m := startMeter(writerOf(f.store))
 	_, s, err := measure(ctx, cfg, p, append(f.rest, notIn(f.pick, f.picked)...), f.update(floorExpire))
-	return withCPU(s, cpuTime()-cpu), err
+	return m.stats(s), err
 }
 
 // measure runs op over the items (indexes into the world) and returns the

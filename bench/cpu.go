@@ -3,6 +3,8 @@ package bench
 import (
 	"syscall"
 	"time"
+
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // cpuTime is the CPU time (user and system) the process has used so far.
@@ -22,4 +24,41 @@ func withCPU(s Stats, cpu time.Duration) Stats {
 		s.CPUMsPerOp = ms(cpu) / float64(s.Ops)
 	}
 	return s
+}
+
+// meter measures a stretch of a phase: the process's CPU time and, for a
+// store with a single writer (SQLite), the writer's work.
+type meter struct {
+	cpu    time.Duration
+	at     time.Time
+	writer func() sqlite.WriterStats
+	start  sqlite.WriterStats
+}
+
+// startMeter starts a stretch; writer may be nil (no single writer).
+func startMeter(writer func() sqlite.WriterStats) meter {
+	m := meter{cpu: cpuTime(), at: time.Now(), writer: writer}
+	if writer != nil {
+		m.start = writer()
+	}
+	return m
+}
+
+// stats adds to s the CPU time per operation and the writer's load since
+// the stretch started.
+func (m meter) stats(s Stats) Stats {
+	s = withCPU(s, cpuTime()-m.cpu)
+	if m.writer != nil {
+		s.Writer = writerLoad(m.writer().Sub(m.start), time.Since(m.at).Seconds(), s.Ops)
+	}
+	return s
+}
+
+// writerOf returns the store's writer statistics if it has a single
+// writer, else nil.
+func writerOf(store any) func() sqlite.WriterStats {
+	if w, ok := store.(interface{ WriterStats() sqlite.WriterStats }); ok {
+		return w.WriterStats
+	}
+	return nil
 }

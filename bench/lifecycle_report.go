@@ -66,8 +66,9 @@ type Window struct {
 }
 
 // WriterLoad is how hard a store's single writer (SQLite's) worked over a
-// run. Every write of the service goes through it in turn, so BusyPct
-// near 100 says the writer sets the rate, whatever CPU is left.
+// run, or over a bench phase, where each operation is a parcel's. Every
+// write of the service goes through it in turn, so BusyPct near 100 says
+// the writer sets the rate, whatever CPU is left.
 type WriterLoad struct {
 	BusyPct float64 `json:"busy_pct"`
 	// CommitPct is the share of the run spent committing (writing the

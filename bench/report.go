@@ -74,14 +74,29 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s %s service cpu: %.2f ms per op: %s\n", x.Engine, x.Op, x.Service.CPUMsPerOp, formatParts(x.ServiceCPUParts))
 		}
 	}
+	for _, x := range r.Results {
+		if x.Floor.Writer != nil && x.Service.Writer != nil {
+			fmt.Fprintf(w, "%s %s writer: floor %s; service %s\n", x.Engine, x.Op, x.Floor.Writer.phaseLine(), x.Service.Writer.phaseLine())
+		}
+	}
 	_, err := fmt.Fprintln(w, "\nservice/floor is the ratio of ops/s. Expiry through the service is its scheduler firing due timers:\n"+
 		"throughput only. cpu ms/op is the process's CPU time per operation; the service's includes the\n"+
 		"HTTP clients, the scheduler and sending the notifications. drain s is how long the outbox took to\n"+
 		"empty after the phase; sustained/floor counts it in the service's time. The service's cpu lines\n"+
 		"split its CPU time per operation by a CPU profile of the phase into parts, each a set of\n"+
 		"goroutines (the single SQLite writer, the API, the bench's clients, the scheduler, the outbox,\n"+
-		"the lockers, the garbage collector).")
+		"the lockers, the garbage collector). The writer lines say how busy SQLite's single writer was\n"+
+		"over the same stretch (near 100 %, it sets the rate), how many transactions it committed at\n"+
+		"once, and how many it ran and for how long per operation: a deposit's or pickup's through the\n"+
+		"service include the outbox's, the lockers' and the idempotency bookkeeping, and the scheduler\n"+
+		"expires many parcels in one.")
 	return err
+}
+
+// phaseLine is l as a phase's writer line says it.
+func (l *WriterLoad) phaseLine() string {
+	return fmt.Sprintf("busy %.0f%% (committing %.0f%%), %.1f per commit, %.2f transactions and %.2f ms per op",
+		l.BusyPct, l.CommitPct, l.UpdatesPerCommit, l.UpdatesPerParcel, l.BusyMsPerParcel)
 }
 
 func latency(ms float64) string {

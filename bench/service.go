@@ -12,6 +12,7 @@ import (
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/client"
 	"github.com/parcelguard/parcelguard/service"
+	"github.com/parcelguard/parcelguard/sqlite"
 )
 
 // pollEvery is how often the bench looks whether the scheduler or the
@@ -66,7 +67,7 @@ func (r *serviceRun) seed(ctx context.Context, n, workers int) (err error) {
 // deposit measures couriers' deposits over the API. Its CPU time counts
 // until the outbox has sent the deposit notices.
 func (r *serviceRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
-	cpu := cpuTime()
+	m := startMeter(r.s.Writer)
 	deposited, st, err := measure(ctx, cfg, p, r.w.all(), func(ctx context.Context, _ int, i int) error {
 		x, err := r.courier.Deposit(ctx, r.w.items[i].parcel)
 		if err == nil && x.State != string(parcelguard.ParcelDeposited) {
@@ -79,7 +80,7 @@ func (r *serviceRun) deposit(ctx context.Context, cfg Config, p *progress) (Stat
 	}
 	drain, err := drainOutbox(ctx, r.s.Store)
 	r.pick, r.rest = split(deposited)
-	return withCPU(st, cpuTime()-cpu), drain, err
+	return m.stats(st), drain, err
 }
 
 // pickup measures kiosks' pickups with the recipients' PINs over the API.
@@ -88,7 +89,7 @@ func (r *serviceRun) pickup(ctx context.Context, cfg Config, p *progress) (Stats
 		return Stats{}, 0, err
 	}
 	digits := parcelguard.Recipient{Phone: recipientPhone}.PhoneDigits(parcelguard.PhoneFactorDigits)
-	cpu := cpuTime()
+	m := startMeter(r.s.Writer)
 	picked, st, err := measure(ctx, cfg, p, r.pick, func(ctx context.Context, _ int, i int) error {
 		it := &r.w.items[i]
 		res, err := r.kiosks[it.site].Pickup(ctx, it.site, it.pin, digits)
@@ -102,7 +103,7 @@ func (r *serviceRun) pickup(ctx context.Context, cfg Config, p *progress) (Stats
 	}
 	r.picked = picked
 	drain, err := drainOutbox(ctx, r.s.Store)
-	return withCPU(st, cpuTime()-cpu), drain, err
+	return m.stats(st), drain, err
 }
 
 // expire measures the scheduler expiring up to limit parcels.
@@ -111,12 +112,12 @@ func (r *serviceRun) expire(ctx context.Context, cfg Config, p *progress, limit 
 	if len(items) > limit {
 		items = items[:limit]
 	}
-	st, cpu, err := expireAll(ctx, r.s.Store, r.w, items, p, cfg.Duration)
+	st, m, err := expireAll(ctx, r.s.Store, r.s.Writer, r.w, items, p, cfg.Duration)
 	if err != nil {
 		return st, 0, err
 	}
 	drain, err := drainOutbox(ctx, r.s.Store)
-	return withCPU(st, cpuTime()-cpu), drain, err
+	return m.stats(st), drain, err
 }
 
 // clients makes the API keys of a courier and of each site's kiosk and
@@ -196,7 +197,8 @@ func readPINs(ctx context.Context, svc *service.Service, w *world, items []int, 
 // expireAll makes the items' expiry timers due at one moment a little
 // ahead, and measures how long the running scheduler takes to fire them
 // all: from that moment until no timer is due and every item is expired.
-func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []int, p *progress, limit time.Duration) (Stats, time.Duration, error) {
+func expireAll(ctx context.Context, store parcelguard.Store, writer func() sqlite.WriterStats, w *world, items []int, p *progress,
+	limit time.Duration) (Stats, meter, error) {
 	// Rescheduling must be done before the moment, or the scheduler would
 	// start early; a late finish only makes the measure conservative.
 	at := time.Now().Add(500*time.Millisecond + time.Duration(len(items))*50*time.Microsecond).Truncate(time.Millisecond)
@@ -212,17 +214,17 @@ func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []i
 			return nil
 		})
 		if err != nil {
-			return Stats{}, 0, fmt.Errorf("reschedule expiry timers: %w", err)
+			return Stats{}, meter{}, fmt.Errorf("reschedule expiry timers: %w", err)
 		}
 	}
 	if wait := time.Until(at); wait > 0 {
 		select {
 		case <-ctx.Done():
-			return Stats{}, 0, ctx.Err()
+			return Stats{}, meter{}, ctx.Err()
 		case <-time.After(wait):
 		}
 	}
-	cpu := cpuTime()
+	m := startMeter(writer)
 	var fired atomic.Int64
 	p.startPhase(limit, &fired)
 	defer p.endPhase()
@@ -249,14 +251,14 @@ func expireAll(ctx context.Context, store parcelguard.Store, w *world, items []i
 			return nil
 		})
 		if err != nil {
-			return Stats{}, 0, err
+			return Stats{}, meter{}, err
 		}
 		if len(due) == 0 && next == len(items) {
-			return throughput(len(items), now.Sub(at)), cpu, nil
+			return throughput(len(items), now.Sub(at)), m, nil
 		}
 		select {
 		case <-ctx.Done():
-			return Stats{}, 0, ctx.Err()
+			return Stats{}, meter{}, ctx.Err()
 		case <-time.After(pollEvery):
 		}
 	}

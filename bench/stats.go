@@ -24,6 +24,9 @@ type Stats struct {
 	// store, the scheduler and sending the notifications), since the
 	// clients run in the same process.
 	CPUMsPerOp float64 `json:"cpu_ms_per_op"`
+	// Writer is how hard the store's single writer (SQLite's) worked over
+	// the same stretch as CPUMsPerOp; per parcel is per operation.
+	Writer *WriterLoad `json:"writer,omitempty"`
 }
 
 // Percentile returns the p-th percentile (0 < p <= 100) of sorted by the

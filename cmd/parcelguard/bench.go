@@ -36,7 +36,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"(the floor: the service's transactions, same durability) and through the HTTP API of a\n"+
 		"running service with its scheduler and notification outbox, from concurrent clients\n"+
 		"over loopback. Prints ops/s, latency percentiles, the ratio service/floor and the\n"+
-		"service's CPU per operation split by a CPU profile into the parts of the process.\n"+
+		"service's CPU per operation split by a CPU profile into the parts of the process, and on\n"+
+		"SQLite how busy its single writer was on either side.\n"+
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
 		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
 		"prints the sustained parcels/s per window, each step's latency, CPU per parcel (split by\n"+

@@ -62,6 +62,17 @@ func TestBenchJSON(t *testing.T) {
 		if x.Op == bench.OpDeposit && (len(x.ServiceCPUParts) == 0 || named[bench.PartWriter] != (x.Engine == "sqlite")) {
 			t.Errorf("%s deposit: cpu parts %+v, want some, and the writer's on SQLite only", x.Engine, x.ServiceCPUParts)
 		}
+		// SQLite's single writer reports its load. The floor runs one
+		// transaction per operation; a deposit or pickup through the
+		// service runs that and its bookkeeping, where the scheduler
+		// expires many parcels in one.
+		f, s := x.Floor.Writer, x.Service.Writer
+		if (f != nil || s != nil) != (x.Engine == "sqlite") {
+			t.Errorf("%s %s: writer loads %+v and %+v, want them on SQLite only", x.Engine, x.Op, f, s)
+		} else if f != nil && (s == nil || f.BusyPct <= 0 || f.UpdatesPerCommit < 1 || f.UpdatesPerParcel != 1 ||
+			s.BusyPct <= 0 || s.BusyMsPerParcel <= 0 || (x.Op != bench.OpExpiry && s.UpdatesPerParcel <= 1)) {
+			t.Errorf("%s %s: writer loads floor %+v, service %+v", x.Engine, x.Op, f, s)
+		}
 	}
 	for _, e := range []string{"sqlite", "postgres"} {
 		for _, op := range []string{bench.OpDeposit, bench.OpPickup, bench.OpExpiry} {
@@ -81,7 +92,7 @@ func TestBenchTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", " service cpu: "} {
+	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", " service cpu: ", "sqlite deposit writer: floor busy "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
