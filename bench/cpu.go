@@ -18,14 +18,6 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// withCPU adds the CPU time per operation to s.
-func withCPU(s Stats, cpu time.Duration) Stats {
-	if s.Ops > 0 {
-		s.CPUMsPerOp = ms(cpu) / float64(s.Ops)
-	}
-	return s
-}
-
 // meter measures a stretch of a phase: the process's CPU time and, for a
 // store with a single writer (SQLite), the writer's work.
 type meter struct {
@@ -47,7 +39,9 @@ func startMeter(writer func() sqlite.WriterStats) meter {
 // stats adds to s the CPU time per operation and the writer's load since
 // the stretch started.
 func (m meter) stats(s Stats) Stats {
-	s = withCPU(s, cpuTime()-m.cpu)
+	if s.Ops > 0 {
+		s.CPUMsPerOp = ms(cpuTime()-m.cpu) / float64(s.Ops)
+	}
 	if m.writer != nil {
 		s.Writer = writerLoad(m.writer().Sub(m.start), time.Since(m.at).Seconds(), s.Ops)
 	}
