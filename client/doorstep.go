@@ -185,7 +185,8 @@ func (c *Client) OfflineEntries(ctx context.Context, state string) ([]OfflineEnt
 	return out.Items, nil
 }
 
-// DoorstepManifest lists a day's doorstep deliveries in route order.
+// DoorstepManifest lists a day's doorstep deliveries in route order; an
+// empty date lists each delivery's today in its recipient's time zone.
 func (c *Client) DoorstepManifest(ctx context.Context, date string) ([]Doorstep, error) {
 	var out Page[Doorstep]
 	if err := c.do(ctx, http.MethodGet, "/v1/doorstep/manifest", url.Values{"date": {date}}, nil, &out); err != nil {

@@ -165,7 +165,7 @@ type offlineListInput struct {
 }
 
 type manifestInput struct {
-	Date string `query:"date" format:"date" doc:"The delivery date, YYYY-MM-DD; today (UTC) if left out."`
+	Date string `query:"date" format:"date" doc:"The delivery date, YYYY-MM-DD; if left out, each delivery's today in its recipient's time zone."`
 }
 
 type policyInput struct {
@@ -323,13 +323,12 @@ func (s *Server) handleListOffline(ctx context.Context, p parcelguard.Principal,
 }
 
 func (s *Server) handleDoorstepManifest(ctx context.Context, p parcelguard.Principal, in *manifestInput) (*reply[List[Doorstep]], error) {
-	date := in.Date
-	if date == "" {
-		date = s.clock.Now().UTC().Format(time.DateOnly)
-	}
-	day, err := parcelguard.ParseDeliveryDate(date)
-	if err != nil {
-		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "date", Message: "must be YYYY-MM-DD"})
+	var day parcelguard.DeliveryDate // zero: today where each delivery is
+	if in.Date != "" {
+		var err error
+		if day, err = parcelguard.ParseDeliveryDate(in.Date); err != nil {
+			return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "date", Message: "must be YYYY-MM-DD"})
+		}
 	}
 	stops, err := s.svc.DoorstepManifest(ctx, p, day)
 	if err != nil {

@@ -209,6 +209,13 @@ func TestDoorstepFlow(t *testing.T) {
 		if err != nil || len(manifest) != 1 || manifest[0].Parcel.ID != x.Parcel.ID {
 			t.Fatalf("manifest %+v %v", manifest, err)
 		}
+		// Without a date: today where the delivery is.
+		if today, err := e.courier.DoorstepManifest(e.ctx, ""); err != nil || len(today) != 1 || today[0].Parcel.ID != x.Parcel.ID {
+			t.Fatalf("today's manifest %+v %v", today, err)
+		}
+		if _, err := e.courier.DoorstepManifest(e.ctx, "23.11.2026"); err == nil {
+			t.Fatal("a malformed date was taken")
+		}
 		for _, m := range manifest {
 			if b, _ := json.Marshal(m); strings.Contains(string(b), codes[0]) {
 				t.Fatal("the manifest carries the password")

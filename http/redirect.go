@@ -52,9 +52,9 @@ type ManifestStop struct {
 
 // Manifest is a courier's work for today.
 type Manifest struct {
-	Day      string         `json:"day" format:"date" example:"2026-03-02"`
+	Day      string         `json:"day" format:"date" example:"2026-03-02" doc:"The date in UTC when the manifest was made."`
 	Lockers  []ManifestStop `json:"lockers" nullable:"false"`
-	Doorstep []Parcel       `json:"doorstep" nullable:"false" doc:"Doorstep deliveries of the day."`
+	Doorstep []Parcel       `json:"doorstep" nullable:"false" doc:"Doorstep deliveries due today in their recipients' time zones."`
 }
 
 type redirectInput struct {

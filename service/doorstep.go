@@ -404,34 +404,52 @@ type DoorstepStop struct {
 
 // DoorstepManifest lists the doorstep deliveries of a day in route order:
 // parcels out for delivery that day, rescheduled to it, or announced for
-// it. Carrier and courier keys see their carrier's only.
+// it. A zero day is today where each delivery is (see todaysStops).
+// Carrier and courier keys see their carrier's only.
 func (s *Service) DoorstepManifest(ctx context.Context, p parcelguard.Principal, day parcelguard.DeliveryDate) ([]DoorstepStop, error) {
 	if err := require(p, parcelguard.RoleCarrier, parcelguard.RoleCourier, parcelguard.RoleOperator); err != nil {
 		return nil, err
 	}
-	if day.IsZero() {
-		return nil, parcelguard.Invalid(parcelguard.FieldError{Field: "date", Message: "is required"})
-	}
+	now := s.clock.Now()
 	var out []DoorstepStop
 	err := s.store.View(ctx, func(tx parcelguard.Tx) (err error) {
-		out, err = doorstepStops(ctx, tx, p, day)
+		if day.IsZero() {
+			out, err = todaysStops(ctx, tx, p, now)
+		} else {
+			out, err = doorstepStops(ctx, tx, p, day, nil)
+		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("doorstep manifest of %s: %w", day, err)
+		return nil, fmt.Errorf("doorstep manifest: %w", err)
 	}
 	return out, nil
 }
 
-// doorstepManifest fills the courier manifest's doorstep part: the
-// deliveries of day (its calendar date) inside the manifest's transaction.
-func (s *Service) doorstepManifest(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, day time.Time) ([]DoorstepStop, error) {
-	y, m, d := day.Date()
-	return doorstepStops(ctx, tx, p, parcelguard.DeliveryDate{Year: y, Month: m, Day: d})
+// todaysStops lists the caller's doorstep deliveries due today in their
+// own recipients' zones, which is the date the courier works by there:
+// at 23:30 UTC it is already tomorrow in Warsaw, and a UTC date would show
+// a Polish courier's morning round only from 01:00. Every zone's date is
+// within a day of UTC's, so three dates hold every candidate.
+func todaysStops(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, now time.Time) ([]DoorstepStop, error) {
+	today := func(d *parcelguard.Doorstep) bool { return d.Date == parcelguard.DeliveryDateOf(now, d.Location()) }
+	utc := parcelguard.DeliveryDateOf(now, time.UTC)
+	var out []DoorstepStop
+	for _, day := range []parcelguard.DeliveryDate{utc.AddDays(-1), utc, utc.AddDays(1)} {
+		stops, err := doorstepStops(ctx, tx, p, day, today)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stops...)
+	}
+	return out, nil
 }
 
-// doorstepStops lists the caller's doorstep deliveries of day in route order.
-func doorstepStops(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, day parcelguard.DeliveryDate) ([]DoorstepStop, error) {
+// doorstepStops lists the caller's doorstep deliveries of day in route
+// order, only those keep accepts if keep is set (checked before their
+// parcels are read).
+func doorstepStops(ctx context.Context, tx parcelguard.Tx, p parcelguard.Principal, day parcelguard.DeliveryDate,
+	keep func(*parcelguard.Doorstep) bool) ([]DoorstepStop, error) {
 	f := parcelguard.DoorstepFilter{Date: day, Limit: 2000}
 	if p.Role == parcelguard.RoleCarrier || p.Role == parcelguard.RoleCourier {
 		f.CarrierID = p.CarrierID
@@ -442,6 +460,9 @@ func doorstepStops(ctx context.Context, tx parcelguard.Tx, p parcelguard.Princip
 	}
 	var out []DoorstepStop
 	for _, d := range ds {
+		if keep != nil && !keep(d) {
+			continue
+		}
 		x, err := tx.Parcel(ctx, d.ParcelID)
 		if err != nil {
 			return nil, err

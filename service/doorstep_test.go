@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -461,5 +462,50 @@ func TestDoorstepManifest(t *testing.T) {
 	}
 	if stops := must(f.svc.DoorstepManifest(f.ctx, f.courier, day.AddDays(1)))(t); len(stops) != 0 {
 		t.Fatalf("next day %+v", stops)
+	}
+}
+
+func TestDoorstepManifestToday(t *testing.T) {
+	// Ensure a courier's day is the date where each delivery is, not in
+	// UTC: at 23:30 UTC on the 23rd it is already the 24th in Berlin and
+	// still the 23rd in New York, so both rounds are today's, while a
+	// Berlin delivery announced for the 25th is not.
+	f := newFixture(t)
+	f.clock.Set(time.Date(2026, 11, 23, 23, 30, 0, 0, time.UTC))
+	announce := func(tracking, zone, country string, date parcelguard.DeliveryDate) string {
+		t.Helper()
+		x := must(f.svc.AnnounceDoorstep(f.ctx, f.carrierP, service.DoorstepAnnouncement{
+			Parcel: parcelguard.Parcel{TrackingNumber: tracking, Size: parcelguard.SizeS,
+				Recipient: parcelguard.Recipient{Name: "Ada Lovelace", Phone: "+4915112345678", Language: "en"}},
+			Address: "1 Main Street", Lat: door.Lat, Lon: door.Lon, TimeZone: zone, Country: country, Date: date, PasswordFlag: true}))(t)
+		return x.Parcel.ID
+	}
+	berlin := announce("DS-7001", "Europe/Berlin", "DE", parcelguard.DeliveryDate{})
+	newYork := announce("DS-7002", "America/New_York", "US", parcelguard.DeliveryDate{})
+	later := announce("DS-7003", "Europe/Berlin", "DE", parcelguard.DeliveryDate{Year: 2026, Month: 11, Day: 25})
+	for _, id := range []string{berlin, newYork} {
+		must(f.svc.OutForDelivery(f.ctx, f.courier, id, 0))(t)
+	}
+	ids := func(stops []service.DoorstepStop) []string {
+		var out []string
+		for _, st := range stops {
+			out = append(out, st.Parcel.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []string{berlin, newYork}
+	slices.Sort(want)
+	m := must(f.svc.CourierManifest(f.ctx, f.courier))(t)
+	if got := ids(m.Doorstep); !slices.Equal(got, want) {
+		t.Errorf("courier's today %v, want %v (not %s)", got, want, later)
+	}
+	if got := ids(must(f.svc.DoorstepManifest(f.ctx, f.courier, parcelguard.DeliveryDate{}))(t)); !slices.Equal(got, want) {
+		t.Errorf("manifest without a date %v, want %v", got, want)
+	}
+	// A day asked for by date is that date, in every zone.
+	day := parcelguard.DeliveryDate{Year: 2026, Month: 11, Day: 24}
+	if got := ids(must(f.svc.DoorstepManifest(f.ctx, f.courier, day))(t)); !slices.Equal(got, []string{berlin}) {
+		t.Errorf("manifest of %s: %v, want only %s", day, got, berlin)
 	}
 }

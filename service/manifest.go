@@ -20,12 +20,13 @@ type ManifestStop struct {
 
 // Manifest is a courier's work for a day.
 type Manifest struct {
-	// Day is the date the manifest is for (UTC midnight).
+	// Day is the UTC date when the manifest was made (its midnight); the
+	// doorstep part goes by each delivery's own date.
 	Day time.Time
 	// Lockers are the locker stops in site id order.
 	Lockers []ManifestStop
-	// Doorstep are the doorstep deliveries of the day, filled by
-	// doorstepManifest.
+	// Doorstep are the doorstep deliveries due today in their own
+	// recipients' zones (todaysStops), whatever the date in UTC.
 	Doorstep []DoorstepStop
 }
 
@@ -38,8 +39,8 @@ const manifestLimit = 5000
 // CourierManifest returns today's work for the caller's carrier: parcels
 // waiting to be deposited (announced, reserved or redirected, and doorstep
 // parcels redirected to a locker), grouped per locker, the expired parcels
-// to collect there, and the doorstep deliveries. Couriers and carriers see their carrier's; operators every
-// carrier's.
+// to collect there, and the doorstep deliveries due today where they are.
+// Couriers and carriers see their carrier's; operators every carrier's.
 func (s *Service) CourierManifest(ctx context.Context, p parcelguard.Principal) (*Manifest, error) {
 	if err := require(p, parcelguard.RoleCourier, parcelguard.RoleCarrier, parcelguard.RoleOperator); err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func (s *Service) CourierManifest(ctx context.Context, p parcelguard.Principal) 
 			return 0
 		})
 		var err error
-		m.Doorstep, err = s.doorstepManifest(ctx, tx, p, m.Day)
+		m.Doorstep, err = todaysStops(ctx, tx, p, now)
 		return err
 	})
 	if err != nil {
