@@ -58,6 +58,10 @@ func TestBrowser(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatalf("build: %v", err)
 	}
+	// The demo's doorstep parcels are out for delivery today in central
+	// Europe, with passwords that end at local midnight: a run that
+	// crossed it would find them expired. The suite takes a minute or two.
+	waitPastMidnight(t, "Europe/Warsaw", 3*time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	demo := exec.CommandContext(ctx, bin, "demo", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
@@ -118,4 +122,21 @@ func readDemo(t *testing.T, r io.Reader) demoInfo {
 	}
 	t.Fatalf("demo ended early: %v", sc.Err())
 	return info
+}
+
+// waitPastMidnight waits until just after midnight in zone when that is
+// less than margin away, so that what the demo seeds for today stays
+// today's while the tests run.
+func waitPastMidnight(t *testing.T, zone string, margin time.Duration) {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
+	if wait := midnight.Sub(now); wait < margin {
+		t.Logf("waiting %v for midnight in %s: the demo's delivery passwords end then", wait.Round(time.Second), zone)
+		time.Sleep(wait + 5*time.Second)
+	}
 }
