@@ -72,8 +72,8 @@ type Config struct {
 // it runs out (the ops/s stay right, over a shorter phase).
 const floorRateBound = 6000
 
-// phasesPerEngine is floor and service for each of three operations.
-const phasesPerEngine = 6
+// phasesPerEngine is floor and service for each of four operations.
+const phasesPerEngine = 8
 
 // Run measures every engine and returns the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
@@ -130,8 +130,8 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 
 	// Each operation runs on the floor and then at once on the service,
 	// so that both meet the same machine, however busy it is.
-	var floor, svc [3]Stats
-	var drain [3]time.Duration
+	var floor, svc [4]Stats
+	var drain [4]time.Duration
 	steps := []struct {
 		name string
 		run  func() error
@@ -148,6 +148,19 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 			svc[2], drain[2], err = s.expire(ctx, cfg, p, poolSize(max(floor[2].OpsPerSec, 50), cfg))
 			return err
 		}, OpExpiry},
+		// Doorstep parcels go out through the use cases, far slower than
+		// the bulk seeding of locker parcels, so the floor's pool is sized
+		// by its deposit rate rather than a generous bound. A handover is
+		// faster than a deposit on SQLite and may run the pool dry before
+		// the phase's end; its ops/s stay right, over a shorter phase.
+		{"floor doorstep seeding", func() error {
+			return f.w.seedDoorstep(ctx, f.svc, poolSize(max(floor[0].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
+		}, ""},
+		{"floor doorstep", func() (err error) { floor[3], err = f.doorstep(ctx, cfg, p); return err }, ""},
+		{"service doorstep seeding", func() error {
+			return s.seedDoorstep(ctx, poolSize(max(floor[3].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
+		}, ""},
+		{"service doorstep", func() (err error) { svc[3], drain[3], err = s.doorstep(ctx, cfg, p); return err }, OpDoorstep},
 	}
 	for _, step := range steps {
 		p.setLabel(e.Name + " " + step.name)
@@ -163,7 +176,7 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 		}
 		profiles[step.profile] = stepProfile
 	}
-	for i, op := range []string{OpDeposit, OpPickup, OpExpiry} {
+	for i, op := range []string{OpDeposit, OpPickup, OpExpiry, OpDoorstep} {
 		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds(),
 			ServiceCPUParts: cpuParts(profiles[op], svc[i].CPUMsPerOp)}
 		if floor[i].OpsPerSec > 0 {
@@ -177,9 +190,11 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 	return res, nil
 }
 
-// floorRun is the floor of one engine: a store and its parcels.
+// floorRun is the floor of one engine: a store and its parcels, and a
+// service over the store that seeds what bulk writes would not get right.
 type floorRun struct {
 	store      parcelguard.Store
+	svc        *service.Service
 	close      func() error
 	w          *world
 	pick, rest []int // deposited parcels kept for pickup and for expiry
@@ -205,7 +220,7 @@ func openFloor(ctx context.Context, cfg Config, e Engine) (*floorRun, error) {
 	if err := provisionLockers(ctx, svc, w.sites); err != nil {
 		return nil, errors.Join(err, closeStore())
 	}
-	return &floorRun{store: store, close: closeStore, w: w}, nil
+	return &floorRun{store: store, svc: svc, close: closeStore, w: w}, nil
 }
 
 // provisionLockers gives each site a locker agent, as the service's device
@@ -232,7 +247,7 @@ func (f *floorRun) update(fn func(context.Context, parcelguard.Tx, *item) error)
 
 func (f *floorRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, error) {
 	m := startMeter(writerOf(f.store))
-	deposited, s, err := measure(ctx, cfg, p, f.w.all(), f.update(floorDeposit))
+	deposited, s, err := measure(ctx, cfg, p, indexes(len(f.w.items)), f.update(floorDeposit))
 	f.pick, f.rest = split(deposited)
 	return m.stats(s), err
 }
@@ -240,6 +255,15 @@ func (f *floorRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats,
 func (f *floorRun) pickup(ctx context.Context, cfg Config, p *progress) (s Stats, err error) {
 	m := startMeter(writerOf(f.store))
 	f.picked, s, err = measure(ctx, cfg, p, f.pick, f.update(floorPickup))
+	return m.stats(s), err
+}
+
+func (f *floorRun) doorstep(ctx context.Context, cfg Config, p *progress) (Stats, error) {
+	m := startMeter(writerOf(f.store))
+	_, s, err := measure(ctx, cfg, p, indexes(len(f.w.doorstep)), func(ctx context.Context, _ int, i int) error {
+		it := &f.w.doorstep[i]
+		return f.store.Update(ctx, func(tx parcelguard.Tx) error { return floorDoorstep(ctx, tx, it) })
+	})
 	return m.stats(s), err
 }
 
@@ -299,8 +323,9 @@ func notIn(all, some []int) []int {
 	return out
 }
 
-func (w *world) all() []int {
-	out := make([]int, len(w.items))
+// indexes returns 0, 1, ..., n-1: every item of a pool of n.
+func indexes(n int) []int {
+	out := make([]int, n)
 	for i := range out {
 		out[i] = i
 	}

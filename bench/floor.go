@@ -9,14 +9,14 @@ import (
 	"github.com/parcelguard/parcelguard"
 )
 
-// The floor: the store transactions of the service's deposit, pickup and
-// expiry, statement for statement (reads, state changes, grant, timers,
-// outbox messages, the commands that keep the locker's grants in step,
-// audit event), issued straight to the store. What the
-// service adds on top — HTTP, JSON, authentication, rate limits,
-// idempotency keys, keyed hashing and sealing of codes, the outbox
-// dispatcher — is what the ratio service/floor measures. Codes here are
-// random bytes of the sizes the service stores.
+// The floor: the store transactions of the service's deposit, pickup,
+// expiry and doorstep handover (floor_doorstep.go), statement for
+// statement (reads, state changes, grant, timers, outbox messages, the
+// commands that keep the locker's grants in step, audit event), issued
+// straight to the store. What the service adds on top — HTTP, JSON,
+// authentication, rate limits, idempotency keys, keyed hashing and sealing
+// of codes, the outbox dispatcher — is what the ratio service/floor
+// measures. Codes here are random bytes of the sizes the service stores.
 
 // sealedPINSize is the size of a sealed 6-digit PIN (nonce, PIN, tag).
 const sealedPINSize = 12 + 6 + 16

@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,9 +17,10 @@ import (
 )
 
 // TestFloorMirrorsService checks the floor's claim to be the service's
-// transactions: deposit, pickup and expiry of a parcel leave the same
-// records (device commands, outbox messages, audit events, timers and
-// states) whether the service or the floor ran them. A service
+// transactions: deposit, pickup and expiry of a parcel, and a doorstep
+// handover, leave the same records (device commands, outbox messages,
+// audit events, timers, passwords, proofs and states) whether the service
+// or the floor ran them. A service
 // transaction that starts writing something new fails it until the floor
 // writes it too.
 func TestFloorMirrorsService(t *testing.T) {
@@ -63,6 +66,26 @@ func TestFloorMirrorsService(t *testing.T) {
 		t.Fatalf("floor expiry: %v", err)
 	}
 	compareMirror(t, "expiry", svcSide, floorSide)
+
+	// Both sides send a doorstep parcel out through the use cases; the
+	// courier then hands it over with the recipient's password.
+	for _, side := range []*mirrorSide{svcSide, floorSide} {
+		if err := side.w.seedDoorstep(ctx, side.svc, 1, 1); err != nil {
+			t.Fatalf("doorstep seeding: %v", err)
+		}
+	}
+	compareMirror(t, "out for delivery", svcSide, floorSide)
+	if err := readPasswords(ctx, svcSide.svc, svcSide.store, svcSide.w, 1); err != nil {
+		t.Fatal(err)
+	}
+	it := svcSide.w.doorstep[0]
+	if _, err := svcSide.svc.VerifyDoorstep(ctx, courier, it.parcel, it.password, service.Position{Lat: doorstepLat, Lon: doorstepLon}); err != nil {
+		t.Fatalf("service handover: %v", err)
+	}
+	if err := floorSide.store.Update(ctx, func(tx parcelguard.Tx) error { return floorDoorstep(ctx, tx, &floorSide.w.doorstep[0]) }); err != nil {
+		t.Fatalf("floor handover: %v", err)
+	}
+	compareMirror(t, "doorstep", svcSide, floorSide)
 }
 
 // mirrorSide is one store with the bench's world and lockers.
@@ -107,8 +130,9 @@ func openTestStore(t *testing.T, path string) (*sqlite.DB, *code.Keyring) {
 }
 
 // records describes what the store holds of each of the side's two
-// parcels, in terms that do not depend on ids or times, leaving out the
-// reminder (not a transaction the floor measures).
+// locker parcels and its doorstep parcels, in terms that do not depend on
+// ids or times, leaving out the reminder (not a transaction the floor
+// measures).
 func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
 	var out []string
 	err := m.store.View(ctx, func(tx parcelguard.Tx) error {
@@ -166,10 +190,74 @@ func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
 				}
 			}
 		}
+		for i, it := range m.w.doorstep {
+			lines, err := doorstepRecords(ctx, tx, fmt.Sprintf("d%d", i), it.parcel, timers)
+			if err != nil {
+				return err
+			}
+			out = append(out, lines...)
+		}
 		return nil
 	})
 	slices.Sort(out)
 	return out, err
+}
+
+// doorstepRecords describes a doorstep parcel: its state, delivery,
+// passwords, proof, messages, events and timers.
+func doorstepRecords(ctx context.Context, tx parcelguard.Tx, tag, parcelID string, timers []*parcelguard.Timer) ([]string, error) {
+	x, err := tx.Parcel(ctx, parcelID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := tx.Doorstep(ctx, parcelID)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{fmt.Sprintf("%s parcel %s, doorstep attempts %d failures %d locked %t password %s", tag, x.State,
+		d.Attempts, d.Failures, d.Locked, d.PasswordReason)}
+	pws, err := tx.DoorstepPasswords(ctx, parcelID)
+	if err != nil {
+		return nil, err
+	}
+	for _, pw := range pws {
+		out = append(out, fmt.Sprintf("%s password %s %s", tag, pw.Holder, pw.State))
+	}
+	switch proof, err := tx.DoorstepProof(ctx, parcelID); {
+	case err == nil:
+		out = append(out, fmt.Sprintf("%s proof by %s at %.0f m, password used %t", tag, proof.Holder, proof.DistanceM,
+			slices.ContainsFunc(pws, func(pw *parcelguard.DoorstepPassword) bool {
+				return pw.ID == proof.PasswordID && pw.State == parcelguard.GrantUsed
+			})))
+	case !errors.Is(err, parcelguard.ErrNotFound):
+		return nil, err
+	}
+	msgs, err := tx.Messages(ctx, parcelguard.MessageFilter{ParcelID: parcelID})
+	if err != nil {
+		return nil, err
+	}
+	for _, msg := range msgs {
+		out = append(out, fmt.Sprintf("%s message %s %s", tag, msg.Kind, msg.Channel))
+	}
+	events, err := tx.Events(ctx, parcelguard.EventFilter{ParcelID: parcelID})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		out = append(out, fmt.Sprintf("%s event %s in %s", tag, e.Kind, streamKind(e.Stream)))
+	}
+	for _, tm := range timers {
+		if tm.ParcelID == parcelID {
+			out = append(out, fmt.Sprintf("%s timer %s", tag, tm.Kind))
+		}
+	}
+	return out, nil
+}
+
+// streamKind is an audit stream's name up to its id ("site", "carrier").
+func streamKind(stream string) string {
+	kind, _, _ := strings.Cut(stream, ":")
+	return kind
 }
 
 func compareMirror(t *testing.T, step string, svcSide, floorSide *mirrorSide) {

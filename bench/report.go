@@ -12,6 +12,9 @@ const (
 	OpDeposit = "deposit"
 	OpPickup  = "pickup"
 	OpExpiry  = "expiry"
+	// OpDoorstep is a doorstep delivery completed with the recipient's
+	// password, told to the courier at the address.
+	OpDoorstep = "doorstep"
 )
 
 // Result is one operation on one engine: the floor, the service and their

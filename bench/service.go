@@ -2,10 +2,8 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	nethttp "net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,7 +66,7 @@ func (r *serviceRun) seed(ctx context.Context, n, workers int) (err error) {
 // until the outbox has sent the deposit notices.
 func (r *serviceRun) deposit(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
 	m := startMeter(r.s.Writer)
-	deposited, st, err := measure(ctx, cfg, p, r.w.all(), func(ctx context.Context, _ int, i int) error {
+	deposited, st, err := measure(ctx, cfg, p, indexes(len(r.w.items)), func(ctx context.Context, _ int, i int) error {
 		x, err := r.courier.Deposit(ctx, r.w.items[i].parcel)
 		if err == nil && x.State != string(parcelguard.ParcelDeposited) {
 			err = fmt.Errorf("parcel %s is %s after deposit", x.ID, x.State)
@@ -102,6 +100,39 @@ func (r *serviceRun) pickup(ctx context.Context, cfg Config, p *progress) (Stats
 		return st, 0, err
 	}
 	r.picked = picked
+	drain, err := drainOutbox(ctx, r.s.Store)
+	return m.stats(st), drain, err
+}
+
+// seedDoorstep sends n doorstep parcels out for delivery and learns their
+// passwords, then waits for the outbox to send the password messages, so
+// that the handovers meet a network at rest.
+func (r *serviceRun) seedDoorstep(ctx context.Context, n, workers int) error {
+	if err := r.w.seedDoorstep(ctx, r.s.Svc, n, workers); err != nil {
+		return err
+	}
+	if err := readPasswords(ctx, r.s.Svc, r.s.Store, r.w, workers); err != nil {
+		return err
+	}
+	_, err := drainOutbox(ctx, r.s.Store)
+	return err
+}
+
+// doorstep measures couriers completing doorstep deliveries over the API
+// with the passwords the recipients tell them.
+func (r *serviceRun) doorstep(ctx context.Context, cfg Config, p *progress) (Stats, time.Duration, error) {
+	m := startMeter(r.s.Writer)
+	_, st, err := measure(ctx, cfg, p, indexes(len(r.w.doorstep)), func(ctx context.Context, _ int, i int) error {
+		it := &r.w.doorstep[i]
+		proof, err := r.courier.VerifyDoorstep(ctx, it.parcel, it.password, doorstepLat, doorstepLon)
+		if err == nil && proof.VerifiedBy != string(parcelguard.HolderRecipient) {
+			err = fmt.Errorf("handover of %s verified by %q, want the recipient", it.parcel, proof.VerifiedBy)
+		}
+		return err
+	})
+	if err != nil {
+		return st, 0, err
+	}
 	drain, err := drainOutbox(ctx, r.s.Store)
 	return m.stats(st), drain, err
 }
@@ -166,32 +197,11 @@ func keyed(ctx context.Context, s *Service, base *client.Client, in service.NewA
 // readPINs learns the PINs of the items as the recipients would, from the
 // sealed copy the deposit notice is rendered from.
 func readPINs(ctx context.Context, svc *service.Service, w *world, items []int, workers int) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		next = make(chan int)
-	)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				pin, _, err := svc.PickupCode(ctx, w.items[i].parcel)
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					continue
-				}
-				w.items[i].pin = pin
-			}
-		})
-	}
-	for _, i := range items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return errors.Join(errs...)
+	return forEach(ctx, len(items), workers, func(ctx context.Context, i int) (err error) {
+		it := &w.items[items[i]]
+		it.pin, _, err = svc.PickupCode(ctx, it.parcel)
+		return err
+	})
 }
 
 // expireAll makes the items' expiry timers due at one moment a little

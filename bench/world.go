@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -37,11 +38,13 @@ type item struct {
 	timer string
 }
 
-// world is one run's network: a carrier, its sites and a pool of parcels.
+// world is one run's network: a carrier, its sites and a pool of parcels,
+// and later a pool of doorstep parcels (seedDoorstep).
 type world struct {
-	carrier *parcelguard.Carrier
-	sites   []*parcelguard.Site
-	items   []item
+	carrier  *parcelguard.Carrier
+	sites    []*parcelguard.Site
+	items    []item
+	doorstep []doorstepItem
 }
 
 // newWorld creates the carrier and sites through the use cases (so they
@@ -62,30 +65,12 @@ func newWorld(ctx context.Context, svc *service.Service, store parcelguard.Store
 		w.sites = append(w.sites, s)
 	}
 	w.items = make([]item, n)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		next = make(chan int)
-	)
-	for range seedWriters {
-		wg.Go(func() {
-			for from := range next {
-				if err := w.seed(ctx, store, from, min(from+seedChunk, n)); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for from := 0; from < n; from += seedChunk {
-		next <- from
-	}
-	close(next)
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("seed parcels: %w", errs[0])
+	chunks := (n + seedChunk - 1) / seedChunk
+	err = forEach(ctx, chunks, seedWriters, func(ctx context.Context, i int) error {
+		return w.seed(ctx, store, i*seedChunk, min((i+1)*seedChunk, n))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seed parcels: %w", err)
 	}
 	return w, nil
 }
@@ -122,6 +107,36 @@ func (w *world) seed(ctx context.Context, store parcelguard.Store, from, to int)
 		}
 		return nil
 	})
+}
+
+// forEach runs fn for 0..n-1 on workers goroutines and returns the first
+// errors (joined, at most a few, since they tend to repeat).
+func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan int)
+	)
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					mu.Lock()
+					if len(errs) < 3 {
+						errs = append(errs, err)
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func randomBytes(n int) []byte {

@@ -32,7 +32,8 @@ import (
 const benchTick = 100 * time.Millisecond
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "Measures deposit, pickup and expiry on each store engine twice: straight on the store\n"+
+	fs := newFlagSet(e, "bench", "Measures deposit, pickup, expiry and the doorstep handover (a courier completing a\n"+
+		"delivery with the recipient's password) on each store engine twice: straight on the store\n"+
 		"(the floor: the service's transactions, same durability) and through the HTTP API of a\n"+
 		"running service with its scheduler and notification outbox, from concurrent clients\n"+
 		"over loopback. Prints ops/s, latency percentiles, the ratio service/floor and the\n"+
@@ -51,7 +52,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	engines := fs.String("engines", "", "comma-separated engines: sqlite, postgres (default sqlite, plus postgres when --db is a postgres:// URL)")
 	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases (its pool_max_conns, if any, sizes the stores' pools)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry, or lifecycle)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry, doorstep, or lifecycle)")
 	var lifecycle lifecycleFlag
 	fs.Var(&lifecycle, "lifecycle", "instead of the phases, run whole parcel lifecycles (announce, deposit, notice, pickup, notice) through the API for this long, e.g. 10m, and check the invariants after; 0 is off")
 	if err := parseFlags(e, fs, args); err != nil {

@@ -63,8 +63,8 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("%s deposit: cpu parts %+v, want some, and the writer's on SQLite only", x.Engine, x.ServiceCPUParts)
 		}
 		// SQLite's single writer reports its load. The floor runs one
-		// transaction per operation; a deposit or pickup through the
-		// service runs that and its bookkeeping, where the scheduler
+		// transaction per operation; a deposit, pickup or handover through
+		// the service runs that and its bookkeeping, where the scheduler
 		// expires many parcels in one.
 		f, s := x.Floor.Writer, x.Service.Writer
 		if (f != nil || s != nil) != (x.Engine == "sqlite") {
@@ -75,7 +75,7 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	for _, e := range []string{"sqlite", "postgres"} {
-		for _, op := range []string{bench.OpDeposit, bench.OpPickup, bench.OpExpiry} {
+		for _, op := range []string{bench.OpDeposit, bench.OpPickup, bench.OpExpiry, bench.OpDoorstep} {
 			if !seen[e+"/"+op] {
 				t.Errorf("no result for %s %s", e, op)
 			}
@@ -92,7 +92,7 @@ func TestBenchTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", " service cpu: ", "sqlite deposit writer: floor busy "} {
+	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", "doorstep", " service cpu: ", "sqlite deposit writer: floor busy "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
