@@ -62,15 +62,18 @@ func TestBenchLifecycleJSON(t *testing.T) {
 	if x.CPUMsPerParcel <= 0 || x.PeakRSSMB <= 0 || x.PeakHeapMB <= 0 || x.MailboxReadsPerParcel < 2 || x.Tail < 0 || x.DrainSeconds < 0 {
 		t.Errorf("resources %+v", x)
 	}
-	// The CPU time per parcel is split into parts that add up to it, the
-	// writer's and the API's among them, and the ceilings follow.
+	// The CPU time per parcel is split into parts that add up to it, and
+	// the ceilings follow. Only the writer, which does about half of the
+	// work, must show: on a loaded machine a 3 s run may hold a few dozen
+	// samples, and a smaller part can miss them all. The split of each
+	// stack is tested in package bench.
 	var pct, msSum float64
 	named := map[string]bool{}
 	for _, p := range x.CPUParts {
 		pct, msSum = pct+p.Pct, msSum+p.Ms
 		named[p.Part] = p.Pct > 0
 	}
-	if math.Abs(pct-100) > 1e-6 || math.Abs(msSum-x.CPUMsPerParcel) > 1e-6 || !named[bench.PartWriter] || !named[bench.PartAPI] {
+	if math.Abs(pct-100) > 1e-6 || math.Abs(msSum-x.CPUMsPerParcel) > 1e-6 || !named[bench.PartWriter] {
 		t.Errorf("cpu parts %+v (%v%%, %v ms) of %v ms per parcel", x.CPUParts, pct, msSum, x.CPUMsPerParcel)
 	}
 	if c := x.CPUCeiling; c == nil || c.WriterPerSec <= c.ProcessPerSec/float64(r.GOMAXPROCS) ||
