@@ -13,6 +13,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/devicemsg"
 	pgnats "github.com/parcelguard/parcelguard/nats"
 	"github.com/parcelguard/parcelguard/service"
 	"github.com/parcelguard/parcelguard/sqlite"
@@ -38,6 +39,11 @@ type Service struct {
 	// Writer, if set, reports the store's single writer's work (SQLite),
 	// so that a run can say how busy the writer was.
 	Writer func() sqlite.WriterStats
+	// PublishEvent reports ev over the device channel as its locker, and
+	// returns once the channel has stored it; Applied hears when the
+	// service has applied it. Without them the locker pickup fails.
+	PublishEvent func(ctx context.Context, ev devicemsg.Event) error
+	Applied      *AppliedEvents
 }
 
 // Engine is a store engine to measure. Each call gives a fresh, empty
@@ -72,8 +78,8 @@ type Config struct {
 // it runs out (the ops/s stay right, over a shorter phase).
 const floorRateBound = 6000
 
-// phasesPerEngine is floor and service for each of four operations.
-const phasesPerEngine = 8
+// phasesPerEngine is floor and service for each of five operations.
+const phasesPerEngine = 10
 
 // Run measures every engine and returns the report.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
@@ -130,8 +136,8 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 
 	// Each operation runs on the floor and then at once on the service,
 	// so that both meet the same machine, however busy it is.
-	var floor, svc [4]Stats
-	var drain [4]time.Duration
+	var floor, svc [5]Stats
+	var drain [5]time.Duration
 	steps := []struct {
 		name string
 		run  func() error
@@ -161,6 +167,17 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 			return s.seedDoorstep(ctx, poolSize(max(floor[3].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
 		}, ""},
 		{"service doorstep", func() (err error) { svc[3], drain[3], err = s.doorstep(ctx, cfg, p); return err }, OpDoorstep},
+		// Locker-pickup parcels are deposited through the use case too, so
+		// each pool is sized by a rate as the doorstep's are: the floor's
+		// by its pickups', the service's by the floor's reports'.
+		{"floor locker seeding", func() error {
+			return f.w.seedLocker(ctx, f.svc, f.store, poolSize(max(floor[1].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
+		}, ""},
+		{"floor locker pickup", func() (err error) { floor[4], err = f.lockerPickup(ctx, cfg, p); return err }, ""},
+		{"service locker seeding", func() error {
+			return s.seedLocker(ctx, poolSize(max(floor[4].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
+		}, ""},
+		{"service locker pickup", func() (err error) { svc[4], drain[4], err = s.lockerPickup(ctx, cfg, p); return err }, OpLockerPickup},
 	}
 	for _, step := range steps {
 		p.setLabel(e.Name + " " + step.name)
@@ -176,7 +193,7 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 		}
 		profiles[step.profile] = stepProfile
 	}
-	for i, op := range []string{OpDeposit, OpPickup, OpExpiry, OpDoorstep} {
+	for i, op := range []string{OpDeposit, OpPickup, OpExpiry, OpDoorstep, OpLockerPickup} {
 		r := Result{Engine: e.Name, Op: op, Floor: floor[i], Service: svc[i], OutboxDrainSeconds: drain[i].Seconds(),
 			ServiceCPUParts: cpuParts(profiles[op], svc[i].CPUMsPerOp)}
 		if floor[i].OpsPerSec > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +18,12 @@ import (
 )
 
 // TestFloorMirrorsService checks the floor's claim to be the service's
-// transactions: deposit, pickup and expiry of a parcel, and a doorstep
-// handover, leave the same records (device commands, outbox messages,
-// audit events, timers, passwords, proofs and states) whether the service
-// or the floor ran them. A service
-// transaction that starts writing something new fails it until the floor
-// writes it too.
+// transactions: deposit, pickup and expiry of a parcel, a doorstep
+// handover and a locker's report of a pickup leave the same records
+// (device commands, applied device events, outbox messages, audit events,
+// timers, passwords, proofs and states) whether the service or the floor
+// ran them. A service transaction that starts writing something new fails
+// it until the floor writes it too.
 func TestFloorMirrorsService(t *testing.T) {
 	ctx := t.Context()
 	svcSide := newMirrorSide(t, parcelguard.NewManualClock(time.Now()))
@@ -86,6 +87,24 @@ func TestFloorMirrorsService(t *testing.T) {
 		t.Fatalf("floor handover: %v", err)
 	}
 	compareMirror(t, "doorstep", svcSide, floorSide)
+
+	// Both sides deposit a parcel through the use case; its locker then
+	// reports it picked up, applied by the service or by the floor.
+	for _, side := range []*mirrorSide{svcSide, floorSide} {
+		if err := side.w.seedLocker(ctx, side.svc, side.store, 1, 1); err != nil {
+			t.Fatalf("locker seeding: %v", err)
+		}
+	}
+	compareMirror(t, "locker deposit", svcSide, floorSide)
+	var svcEvents, floorEvents lockerEvents
+	if err := svcSide.svc.ApplyDeviceEvent(ctx, svcEvents.pickup(&svcSide.w.locker[0])); err != nil {
+		t.Fatalf("service locker pickup: %v", err)
+	}
+	ev := floorEvents.pickup(&floorSide.w.locker[0])
+	if err := floorSide.store.Update(ctx, func(tx parcelguard.Tx) error { return floorLockerPickup(ctx, tx, &floorSide.w.locker[0], ev) }); err != nil {
+		t.Fatalf("floor locker pickup: %v", err)
+	}
+	compareMirror(t, "locker pickup", svcSide, floorSide)
 }
 
 // mirrorSide is one store with the bench's world and lockers.
@@ -129,10 +148,10 @@ func openTestStore(t *testing.T, path string) (*sqlite.DB, *code.Keyring) {
 	return store, keys
 }
 
-// records describes what the store holds of each of the side's two
-// locker parcels and its doorstep parcels, in terms that do not depend on
-// ids or times, leaving out the reminder (not a transaction the floor
-// measures).
+// records describes what the store holds of each of the side's locker
+// parcels (the two of the world and those seeded for locker pickups) and
+// its doorstep parcels, in terms that do not depend on ids or times,
+// leaving out the reminder (not a transaction the floor measures).
 func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
 	var out []string
 	err := m.store.View(ctx, func(tx parcelguard.Tx) error {
@@ -145,50 +164,18 @@ func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
 			return err
 		}
 		for i := range 2 {
-			x, err := tx.Parcel(ctx, m.w.items[i].parcel)
+			lines, err := lockerRecords(ctx, tx, strconv.Itoa(i), m.w.items[i], cmds, timers)
 			if err != nil {
 				return err
 			}
-			c, err := tx.Compartment(ctx, m.w.items[i].compartment)
+			out = append(out, lines...)
+		}
+		for i, it := range m.w.locker {
+			lines, err := lockerRecords(ctx, tx, fmt.Sprintf("l%d", i), it, cmds, timers)
 			if err != nil {
 				return err
 			}
-			out = append(out, fmt.Sprintf("%d parcel %s, compartment %s", i, x.State, c.State))
-			grants, err := tx.GrantsOfParcel(ctx, x.ID)
-			if err != nil {
-				return err
-			}
-			for _, g := range grants {
-				out = append(out, fmt.Sprintf("%d grant %s %s", i, g.Purpose, g.State))
-				for _, cmd := range cmds {
-					if cmd.GrantID == g.ID {
-						out = append(out, fmt.Sprintf("%d command %s %v", i, cmd.Kind, cmd.Data))
-					}
-				}
-			}
-			msgs, err := tx.Messages(ctx, parcelguard.MessageFilter{ParcelID: x.ID})
-			if err != nil {
-				return err
-			}
-			for _, msg := range msgs {
-				if msg.Kind != parcelguard.MessageReminder {
-					out = append(out, fmt.Sprintf("%d message %s %s", i, msg.Kind, msg.Channel))
-				}
-			}
-			events, err := tx.Events(ctx, parcelguard.EventFilter{ParcelID: x.ID})
-			if err != nil {
-				return err
-			}
-			for _, e := range events {
-				if e.Kind != parcelguard.EventParcelReminded {
-					out = append(out, fmt.Sprintf("%d event %s", i, e.Kind))
-				}
-			}
-			for _, tm := range timers {
-				if tm.ParcelID == x.ID {
-					out = append(out, fmt.Sprintf("%d timer %s", i, tm.Kind))
-				}
-			}
+			out = append(out, lines...)
 		}
 		for i, it := range m.w.doorstep {
 			lines, err := doorstepRecords(ctx, tx, fmt.Sprintf("d%d", i), it.parcel, timers)
@@ -197,10 +184,70 @@ func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
 			}
 			out = append(out, lines...)
 		}
+		for _, site := range m.w.sites {
+			applied, err := tx.AppliedDeviceEvents(ctx, site.ID)
+			if err != nil {
+				return err
+			}
+			for _, a := range applied {
+				out = append(out, fmt.Sprintf("applied device event %s", a.Kind))
+			}
+		}
 		return nil
 	})
 	slices.Sort(out)
 	return out, err
+}
+
+// lockerRecords describes a locker parcel: its state and compartment's,
+// its grants and their commands, messages, events and timers.
+func lockerRecords(ctx context.Context, tx parcelguard.Tx, tag string, it item, cmds []*parcelguard.DeviceCommand,
+	timers []*parcelguard.Timer) ([]string, error) {
+	x, err := tx.Parcel(ctx, it.parcel)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tx.Compartment(ctx, it.compartment)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{fmt.Sprintf("%s parcel %s, compartment %s", tag, x.State, c.State)}
+	grants, err := tx.GrantsOfParcel(ctx, x.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range grants {
+		out = append(out, fmt.Sprintf("%s grant %s %s", tag, g.Purpose, g.State))
+		for _, cmd := range cmds {
+			if cmd.GrantID == g.ID {
+				out = append(out, fmt.Sprintf("%s command %s %v", tag, cmd.Kind, cmd.Data))
+			}
+		}
+	}
+	msgs, err := tx.Messages(ctx, parcelguard.MessageFilter{ParcelID: x.ID})
+	if err != nil {
+		return nil, err
+	}
+	for _, msg := range msgs {
+		if msg.Kind != parcelguard.MessageReminder {
+			out = append(out, fmt.Sprintf("%s message %s %s", tag, msg.Kind, msg.Channel))
+		}
+	}
+	events, err := tx.Events(ctx, parcelguard.EventFilter{ParcelID: x.ID})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		if e.Kind != parcelguard.EventParcelReminded {
+			out = append(out, fmt.Sprintf("%s event %s by %s via %s", tag, e.Kind, e.Data["by"], e.Data["via"]))
+		}
+	}
+	for _, tm := range timers {
+		if tm.ParcelID == x.ID {
+			out = append(out, fmt.Sprintf("%s timer %s", tag, tm.Kind))
+		}
+	}
+	return out, nil
 }
 
 // doorstepRecords describes a doorstep parcel: its state, delivery,

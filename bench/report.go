@@ -15,6 +15,10 @@ const (
 	// OpDoorstep is a doorstep delivery completed with the recipient's
 	// password, told to the courier at the address.
 	OpDoorstep = "doorstep"
+	// OpLockerPickup is a pickup a locker's agent verified and opened on
+	// its own and reported over the device channel for the service to
+	// apply.
+	OpLockerPickup = "locker-pickup"
 )
 
 // Result is one operation on one engine: the floor, the service and their
@@ -92,7 +96,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		"over the same stretch (near 100 %, it sets the rate), how many transactions it committed at\n"+
 		"once, and how many it ran and for how long per operation: a deposit's or pickup's through the\n"+
 		"service include the outbox's, the lockers' and the idempotency bookkeeping, and the scheduler\n"+
-		"expires many parcels in one.")
+		"expires many parcels in one. A locker pickup is a locker's report that its agent opened a door\n"+
+		"for a PIN, published on the device channel and applied by the service: its latency runs from\n"+
+		"the publish to the apply.")
 	return err
 }
 

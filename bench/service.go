@@ -277,17 +277,41 @@ func expireAll(ctx context.Context, store parcelguard.Store, writer func() sqlit
 // drainOutbox waits until the outbox has no pending message and returns
 // how long that took.
 func drainOutbox(ctx context.Context, store parcelguard.Store) (time.Duration, error) {
+	d, err := waitIdle(ctx, store, func(ctx context.Context, tx parcelguard.Tx) (bool, error) {
+		pending, err := tx.Messages(ctx, parcelguard.MessageFilter{State: parcelguard.MessagePending, Limit: 1})
+		return len(pending) == 0, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	return d, nil
+}
+
+// drainDeviceOutbox waits until the lockers' commands have all gone out.
+func drainDeviceOutbox(ctx context.Context, store parcelguard.Store) error {
+	_, err := waitIdle(ctx, store, func(ctx context.Context, tx parcelguard.Tx) (bool, error) {
+		pending, err := tx.DeviceCommands(ctx, parcelguard.DeviceCommandFilter{State: parcelguard.DeviceCommandPending, Limit: 1})
+		return len(pending) == 0, err
+	})
+	if err != nil {
+		return fmt.Errorf("device outbox: %w", err)
+	}
+	return nil
+}
+
+// waitIdle polls idle until it holds and returns how long that took.
+func waitIdle(ctx context.Context, store parcelguard.Store, idle func(context.Context, parcelguard.Tx) (bool, error)) (time.Duration, error) {
 	start := time.Now()
 	for {
-		var pending []*parcelguard.Message
+		var done bool
 		err := store.View(ctx, func(tx parcelguard.Tx) (err error) {
-			pending, err = tx.Messages(ctx, parcelguard.MessageFilter{State: parcelguard.MessagePending, Limit: 1})
+			done, err = idle(ctx, tx)
 			return err
 		})
 		if err != nil {
-			return 0, fmt.Errorf("outbox: %w", err)
+			return 0, err
 		}
-		if len(pending) == 0 {
+		if done {
 			return time.Since(start), nil
 		}
 		select {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,15 +37,19 @@ type item struct {
 	pin  string
 	// timer is the parcel's expiry timer (floor).
 	timer string
+	// grant is the pickup grant a locker's report names (locker pickup).
+	grant string
 }
 
 // world is one run's network: a carrier, its sites and a pool of parcels,
-// and later a pool of doorstep parcels (seedDoorstep).
+// and later pools of doorstep parcels (seedDoorstep) and of deposited
+// parcels for the lockers to report picked up (seedLocker).
 type world struct {
 	carrier  *parcelguard.Carrier
 	sites    []*parcelguard.Site
 	items    []item
 	doorstep []doorstepItem
+	locker   []item
 }
 
 // newWorld creates the carrier and sites through the use cases (so they
@@ -67,7 +72,7 @@ func newWorld(ctx context.Context, svc *service.Service, store parcelguard.Store
 	w.items = make([]item, n)
 	chunks := (n + seedChunk - 1) / seedChunk
 	err = forEach(ctx, chunks, seedWriters, func(ctx context.Context, i int) error {
-		return w.seed(ctx, store, i*seedChunk, min((i+1)*seedChunk, n))
+		return w.seed(ctx, store, w.items, "", i*seedChunk, min((i+1)*seedChunk, n))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seed parcels: %w", err)
@@ -75,15 +80,20 @@ func newWorld(ctx context.Context, svc *service.Service, store parcelguard.Store
 	return w, nil
 }
 
-// seed writes items [from, to) as parcels reserved into compartments.
-func (w *world) seed(ctx context.Context, store parcelguard.Store, from, to int) error {
+// seed writes items[from:to] as parcels reserved into compartments of
+// their own; a pool's tag sets its tracking numbers and labels apart.
+func (w *world) seed(ctx context.Context, store parcelguard.Store, items []item, tag string, from, to int) error {
+	tracking, label := "BENCH-", "B"
+	if tag != "" {
+		tracking, label = "BENCH-"+tag+"-", tag
+	}
 	now := time.Now()
 	return store.Update(ctx, func(tx parcelguard.Tx) error {
 		for i := from; i < to; i++ {
 			site := w.sites[i%len(w.sites)]
-			c := &parcelguard.Compartment{ID: parcelguard.NewID("cmp", now), SiteID: site.ID, Label: fmt.Sprintf("B%d", i),
+			c := &parcelguard.Compartment{ID: parcelguard.NewID("cmp", now), SiteID: site.ID, Label: label + strconv.Itoa(i),
 				Size: parcelguard.SizeM, State: parcelguard.CompartmentFree}
-			p := &parcelguard.Parcel{ID: parcelguard.NewID("par", now), CarrierID: w.carrier.ID, TrackingNumber: fmt.Sprintf("BENCH-%09d", i),
+			p := &parcelguard.Parcel{ID: parcelguard.NewID("par", now), CarrierID: w.carrier.ID, TrackingNumber: fmt.Sprintf("%s%09d", tracking, i),
 				Recipient: parcelguard.Recipient{Name: "Bench Recipient", Phone: recipientPhone, Email: "recipient@example.com", Language: "en"},
 				Size:      parcelguard.SizeS, Mode: parcelguard.HandoverLocker, State: parcelguard.ParcelAnnounced, SiteID: site.ID,
 				CreatedAt: now, UpdatedAt: now}
@@ -103,7 +113,7 @@ func (w *world) seed(ctx context.Context, store parcelguard.Store, from, to int)
 			if err := tx.SaveParcel(ctx, p); err != nil {
 				return err
 			}
-			w.items[i] = item{parcel: p.ID, compartment: c.ID, site: site.ID}
+			items[i] = item{parcel: p.ID, compartment: c.ID, site: site.ID}
 		}
 		return nil
 	})

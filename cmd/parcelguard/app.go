@@ -15,6 +15,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/code"
+	"github.com/parcelguard/parcelguard/devicemsg"
 	"github.com/parcelguard/parcelguard/http"
 	"github.com/parcelguard/parcelguard/metrics"
 	"github.com/parcelguard/parcelguard/notify"
@@ -43,6 +44,9 @@ type appConfig struct {
 	// outage tunes the outage sweep (outageflags.go).
 	outage  outageFlags
 	devices deviceFlags
+	// deviceApplied, if set, hears of every device event the service has
+	// applied (the bench's locker pickups wait for theirs).
+	deviceApplied func(devicemsg.Event)
 }
 
 // app is a running service: store, use cases, scheduler and HTTP server.
@@ -103,7 +107,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}
 
 	// Device channel (NATS): see device.go.
-	devices, err := startDevices(ctx, cfg.devices, cfg.store.dataDir, svc, store, cfg.logger)
+	devices, err := startDevices(ctx, cfg.devices, cfg.store.dataDir, svc, store, cfg.logger, cfg.deviceApplied)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("device channel: %w", err)

@@ -32,11 +32,12 @@ import (
 const benchTick = 100 * time.Millisecond
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "Measures deposit, pickup, expiry and the doorstep handover (a courier completing a\n"+
-		"delivery with the recipient's password) on each store engine twice: straight on the store\n"+
-		"(the floor: the service's transactions, same durability) and through the HTTP API of a\n"+
-		"running service with its scheduler and notification outbox, from concurrent clients\n"+
-		"over loopback. Prints ops/s, latency percentiles, the ratio service/floor and the\n"+
+	fs := newFlagSet(e, "bench", "Measures deposit, pickup, expiry, the doorstep handover (a courier completing a\n"+
+		"delivery with the recipient's password) and the locker pickup (a locker's agent reporting a\n"+
+		"pickup it opened) on each store engine twice: straight on the store (the floor: the\n"+
+		"service's transactions, same durability) and through the HTTP API (the device channel for\n"+
+		"the lockers' reports) of a running service with its scheduler and notification outbox, from\n"+
+		"concurrent clients over loopback. Prints ops/s, latency percentiles, the ratio service/floor and the\n"+
 		"service's CPU per operation split by a CPU profile into the parts of the process, and on\n"+
 		"SQLite how busy its single writer was on either side.\n"+
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
@@ -52,7 +53,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	engines := fs.String("engines", "", "comma-separated engines: sqlite, postgres (default sqlite, plus postgres when --db is a postgres:// URL)")
 	db := fs.String("db", "", "postgres:// URL of a server where the bench may create and drop scratch databases (its pool_max_conns, if any, sizes the stores' pools)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry, doorstep, or lifecycle)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first engine's service phases to this file (samples labelled phase=deposit, pickup, expiry, doorstep, locker-pickup, or lifecycle)")
 	var lifecycle lifecycleFlag
 	fs.Var(&lifecycle, "lifecycle", "instead of the phases, run whole parcel lifecycles (announce, deposit, notice, pickup, notice) through the API for this long, e.g. 10m, and check the invariants after; 0 is off")
 	if err := parseFlags(e, fs, args); err != nil {
@@ -219,14 +220,16 @@ func postgresBenchEngine(adminURL string) bench.Engine {
 // port, with rate limits too high to refuse anything (their bookkeeping
 // still runs) and the notification channels on the local mailbox.
 func startBenchApp(ctx context.Context, sf storeFlags, cleanup func() error) (*bench.Service, error) {
+	applied := &bench.AppliedEvents{}
 	a, err := startApp(ctx, appConfig{
-		store:      sf,
-		listen:     "127.0.0.1:0",
-		logger:     slog.New(slog.DiscardHandler),
-		schedTick:  benchTick,
-		keyRate:    1e9,
-		addrRate:   1e9,
-		notifyTick: benchTick,
+		store:         sf,
+		listen:        "127.0.0.1:0",
+		logger:        slog.New(slog.DiscardHandler),
+		schedTick:     benchTick,
+		keyRate:       1e9,
+		addrRate:      1e9,
+		notifyTick:    benchTick,
+		deviceApplied: applied.Done,
 	})
 	if err != nil {
 		return nil, err
@@ -234,6 +237,9 @@ func startBenchApp(ctx context.Context, sf storeFlags, cleanup func() error) (*b
 	lockers := &benchLockers{dir: filepath.Join(sf.dataDir, "lockers")}
 	s := &bench.Service{URL: "http://" + a.addr, Svc: a.svc, Store: a.store,
 		Stop: func() error { lockers.stop(); return errors.Join(a.stop(), cleanup()) }}
+	if a.devices != nil {
+		s.PublishEvent, s.Applied = lockers.publish, applied
+	}
 	if w, ok := a.db.(*sqlite.DB); ok {
 		s.Writer = w.WriterStats
 	}

@@ -20,14 +20,17 @@ import (
 // benchLockers stands in for the network's lockers during a bench: each
 // provisioned locker's command queue is taken and acked over the device
 // channel, as its agent does, so the channel carries the commands away
-// instead of keeping them for lockers that never come. Checking and
-// applying a command is the locker's own work, on its own hardware, so
-// the stand-in leaves it out of the service's measurement.
+// instead of keeping them for lockers that never come, and each locker
+// publishes the reports the bench gives it. Checking and applying a
+// command, and verifying a code before a report, is the locker's own work,
+// on its own hardware, so the stand-in leaves it out of the service's
+// measurement.
 type benchLockers struct {
 	dir    string // the provisioning files, DATA-DIR/lockers
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	conns  []*pgnats.Locker
+	bySite map[string]*pgnats.Locker
 	taken  atomic.Int64 // commands acked
 }
 
@@ -62,6 +65,10 @@ func (b *benchLockers) start(ctx context.Context) error {
 			return fmt.Errorf("bench lockers: %w", err)
 		}
 		b.conns = append(b.conns, l)
+		if b.bySite == nil {
+			b.bySite = map[string]*pgnats.Locker{}
+		}
+		b.bySite[p.SiteID] = l
 		b.wg.Go(func() {
 			_ = l.Commands(ctx, func(context.Context, devicemsg.SignedCommand) error {
 				b.taken.Add(1)
@@ -70,6 +77,17 @@ func (b *benchLockers) start(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// publish reports ev as its locker and returns once the device channel has
+// stored it. The lockers must have started.
+func (b *benchLockers) publish(ctx context.Context, ev devicemsg.Event) error {
+	l := b.bySite[ev.LockerID]
+	if l == nil {
+		return fmt.Errorf("bench lockers: no locker online at site %s", ev.LockerID)
+	}
+	_, err := l.PublishEvent(ctx, ev)
+	return err
 }
 
 // stop disconnects the lockers.

@@ -76,7 +76,7 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	for _, e := range []string{"sqlite", "postgres"} {
-		for _, op := range []string{bench.OpDeposit, bench.OpPickup, bench.OpExpiry, bench.OpDoorstep} {
+		for _, op := range []string{bench.OpDeposit, bench.OpPickup, bench.OpExpiry, bench.OpDoorstep, bench.OpLockerPickup} {
 			if !seen[e+"/"+op] {
 				t.Errorf("no result for %s %s", e, op)
 			}
@@ -93,7 +93,7 @@ func TestBenchTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", "doorstep", " service cpu: ", "sqlite deposit writer: floor busy "} {
+	for _, want := range []string{"service/floor", "sqlite", "deposit", "pickup", "expiry", "doorstep", "locker-pickup", " service cpu: ", "sqlite deposit writer: floor busy "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parcelguard/parcelguard"
 	"github.com/parcelguard/parcelguard/agent"
+	"github.com/parcelguard/parcelguard/devicemsg"
 	pgnats "github.com/parcelguard/parcelguard/nats"
 	"github.com/parcelguard/parcelguard/service"
 )
@@ -78,8 +79,9 @@ type deviceChannel struct {
 
 // startDevices starts (or connects to) the NATS server, provisions a locker
 // for every site that has none, and runs the command dispatcher and the shared events
-// consumer until stop.
-func startDevices(ctx context.Context, f deviceFlags, dataDir string, svc *service.Service, store parcelguard.Store, log *slog.Logger) (*deviceChannel, error) {
+// consumer until stop. applied, if set, hears of each event applied.
+func startDevices(ctx context.Context, f deviceFlags, dataDir string, svc *service.Service, store parcelguard.Store, log *slog.Logger,
+	applied func(devicemsg.Event)) (*deviceChannel, error) {
 	if f.url == "off" {
 		return nil, nil
 	}
@@ -118,8 +120,18 @@ func startDevices(ctx context.Context, f deviceFlags, dataDir string, svc *servi
 		return nil, err
 	}
 	wg.Go(func() { _ = svc.RunDeviceDispatcher(runCtx, cloud, f.dispatch) })
+	apply := svc.ApplyDeviceEvent
+	if applied != nil {
+		apply = func(ctx context.Context, ev devicemsg.Event) error {
+			err := svc.ApplyDeviceEvent(ctx, ev)
+			if err == nil {
+				applied(ev)
+			}
+			return err
+		}
+	}
 	wg.Go(func() {
-		if err := cloud.ConsumeEvents(runCtx, svc.ApplyDeviceEvent); err != nil {
+		if err := cloud.ConsumeEvents(runCtx, apply); err != nil {
 			log.Error("device events consumer stopped", "err", err)
 		}
 	})
