@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func TestPartitionConverges(t *testing.T) {
 		// a fresh consumer: nothing applies twice.
 		before := w.applied.Load()
 		snapshot := w.siteEvents()
-		var replayed int // only the handler goroutine writes it
+		var replayed atomic.Int64 // handlers may run concurrently
 		cloud2, err := pgnats.Connect(w.ctx, w.srv.URL(), w.cloudCreds, pgnats.CloudOptions{EventsDurable: "replay", Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +88,7 @@ func TestPartitionConverges(t *testing.T) {
 		done := make(chan struct{}, 1000)
 		stop := bg(t, func(ctx context.Context) error {
 			return cloud2.ConsumeEvents(ctx, func(ctx context.Context, ev devicemsg.Event) error {
-				replayed++
+				replayed.Add(1)
 				done <- struct{}{}
 				return w.svc.ApplyDeviceEvent(ctx, ev)
 			})
@@ -107,6 +108,6 @@ func TestPartitionConverges(t *testing.T) {
 				t.Errorf("%d %s events for %q, want %d", n, c.kind, c.parcel, c.want)
 			}
 		}
-		t.Logf("deliveries: %d live, %d replayed", before, replayed)
+		t.Logf("deliveries: %d live, %d replayed", before, replayed.Load())
 	})
 }

@@ -20,6 +20,8 @@ type Cloud struct {
 	log *slog.Logger
 	// EventsDurable names the shared events consumer.
 	eventsDurable string
+	// eventWorkers is how many events ConsumeEvents handles at once.
+	eventWorkers int
 }
 
 // CloudOptions configure Connect; zero values take the defaults.
@@ -28,7 +30,11 @@ type CloudOptions struct {
 	// EventsDurable defaults to DefaultEventsDurable. Instances with the
 	// same name share the work.
 	EventsDurable string
-	Logger        *slog.Logger
+	// EventWorkers is how many events ConsumeEvents handles at once, each
+	// locker's still one at a time; zero or less means 32. One makes it
+	// serial.
+	EventWorkers int
+	Logger       *slog.Logger
 }
 
 // Connect connects to the embedded or an external server as the cloud user
@@ -39,6 +45,9 @@ func Connect(ctx context.Context, url string, creds Credentials, o CloudOptions)
 	}
 	if o.EventsDurable == "" {
 		o.EventsDurable = DefaultEventsDurable
+	}
+	if o.EventWorkers <= 0 {
+		o.EventWorkers = defaultEventWorkers
 	}
 	nc, err := dial(url, creds, o.Logger, natsgo.Name("parcelguard-cloud"))
 	if err != nil {
@@ -56,7 +65,7 @@ func Connect(ctx context.Context, url string, creds Credentials, o CloudOptions)
 		nc.Close()
 		return nil, fmt.Errorf("connect cloud: %w", err)
 	}
-	return &Cloud{nc: nc, js: js, log: o.Logger, eventsDurable: o.EventsDurable}, nil
+	return &Cloud{nc: nc, js: js, log: o.Logger, eventsDurable: o.EventsDurable, eventWorkers: o.EventWorkers}, nil
 }
 
 // Close closes the connection.
@@ -139,29 +148,45 @@ func encodeOutgoing(lockerID string, sc devicemsg.SignedCommand) (string, []byte
 // Delivery is at least once; handler must be idempotent by event id.
 // An event whose body names another locker or kind than its subject is
 // terminated: the subject is what the server's permissions vouch for.
+//
+// A handler call is typically a transaction waiting for its own commit,
+// and the store commits concurrent transactions together, so handling
+// events one at a time would cap the whole network at one commit latency
+// per event. ConsumeEvents therefore runs handler on
+// CloudOptions.EventWorkers goroutines at once, and handler must be safe
+// for concurrent use. All of one locker's events go to the same goroutine
+// and are handled one at a time in the order delivered (a failed event
+// still comes back after the locker's later ones, and instances sharing
+// the consumer may split a locker's events between them).
+// ConsumeEvents returns only after every handler call has returned;
+// events received but not yet handled by then are left unacked and
+// redelivered after the consumer's AckWait.
 func (c *Cloud) ConsumeEvents(ctx context.Context, handler func(context.Context, devicemsg.Event) error) error {
 	cons, err := ensureEventsConsumer(ctx, c.js, c.eventsDurable)
 	if err != nil {
 		return fmt.Errorf("consume events: %w", err)
 	}
-	err = consume(ctx, c.log, cons, func(ctx context.Context, m jetstream.Msg) error {
-		lockerID, kind, err := parseEventSubject(m.Subject())
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrReject, err)
-		}
-		ev, err := devicemsg.DecodeEvent(m.Data())
-		if err != nil {
-			return fmt.Errorf("%w: from locker %s: %w", ErrReject, lockerID, err)
-		}
-		if ev.LockerID != lockerID || ev.Kind != kind {
-			return fmt.Errorf("%w: event %s claims locker %q kind %q on subject %s", ErrReject, ev.ID, ev.LockerID, ev.Kind, m.Subject())
-		}
-		return handler(ctx, ev)
-	})
-	if err != nil {
+	if err := consumeEvents(ctx, c.log, cons, c.eventWorkers, decodeEventMsg, handler); err != nil {
 		return fmt.Errorf("consume events: %w", err)
 	}
 	return nil
+}
+
+// decodeEventMsg returns the event m carries, rejecting it if its subject
+// or body is malformed or they disagree on the locker or kind.
+func decodeEventMsg(m jetstream.Msg) (devicemsg.Event, error) {
+	lockerID, kind, err := parseEventSubject(m.Subject())
+	if err != nil {
+		return devicemsg.Event{}, fmt.Errorf("%w: %w", ErrReject, err)
+	}
+	ev, err := devicemsg.DecodeEvent(m.Data())
+	if err != nil {
+		return devicemsg.Event{}, fmt.Errorf("%w: from locker %s: %w", ErrReject, lockerID, err)
+	}
+	if ev.LockerID != lockerID || ev.Kind != kind {
+		return devicemsg.Event{}, fmt.Errorf("%w: event %s claims locker %q kind %q on subject %s", ErrReject, ev.ID, ev.LockerID, ev.Kind, m.Subject())
+	}
+	return ev, nil
 }
 
 // dialTimeout bounds the connection handshake.

@@ -116,9 +116,16 @@ func freePort(t *testing.T) int {
 
 func connectCloud(t *testing.T, env testEnv, durable string) *Cloud {
 	t.Helper()
+	return connectCloudOpts(t, env, CloudOptions{EventsDurable: durable})
+}
+
+// connectCloudOpts connects a cloud with options o and creates the test
+// lockers' command consumers.
+func connectCloudOpts(t *testing.T, env testEnv, o CloudOptions) *Cloud {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Connect(ctx, env.url, env.cloud, CloudOptions{EventsDurable: durable})
+	c, err := Connect(ctx, env.url, env.cloud, o)
 	if err != nil {
 		t.Fatal(err)
 	}
