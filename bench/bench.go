@@ -171,11 +171,12 @@ func runEngine(ctx context.Context, cfg Config, e Engine, p *progress) (res []Re
 		// each pool is sized by a rate as the doorstep's are: the floor's
 		// by its pickups', the service's by the floor's reports'.
 		{"floor locker seeding", func() error {
-			return f.w.seedLocker(ctx, f.svc, f.store, poolSize(max(floor[1].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
+			return f.w.seedLocker(ctx, f.svc, f.store, lockerSitesFor(cfg.Concurrency), poolSize(max(floor[1].OpsPerSec*1.25, 50), cfg),
+				2*cfg.Concurrency, func(ctx context.Context, sites []*parcelguard.Site) error { return provisionLockers(ctx, f.svc, sites) })
 		}, ""},
 		{"floor locker pickup", func() (err error) { floor[4], err = f.lockerPickup(ctx, cfg, p); return err }, ""},
 		{"service locker seeding", func() error {
-			return s.seedLocker(ctx, poolSize(max(floor[4].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
+			return s.seedLocker(ctx, lockerSitesFor(cfg.Concurrency), poolSize(max(floor[4].OpsPerSec*1.25, 50), cfg), 2*cfg.Concurrency)
 		}, ""},
 		{"service locker pickup", func() (err error) { svc[4], drain[4], err = s.lockerPickup(ctx, cfg, p); return err }, OpLockerPickup},
 	}

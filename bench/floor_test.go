@@ -91,7 +91,10 @@ func TestFloorMirrorsService(t *testing.T) {
 	// Both sides deposit a parcel through the use case; its locker then
 	// reports it picked up, applied by the service or by the floor.
 	for _, side := range []*mirrorSide{svcSide, floorSide} {
-		if err := side.w.seedLocker(ctx, side.svc, side.store, 1, 1); err != nil {
+		provision := func(ctx context.Context, sites []*parcelguard.Site) error {
+			return provisionLockers(ctx, side.svc, sites)
+		}
+		if err := side.w.seedLocker(ctx, side.svc, side.store, 1, 1, 1, provision); err != nil {
 			t.Fatalf("locker seeding: %v", err)
 		}
 	}
@@ -184,7 +187,7 @@ func (m *mirrorSide) records(ctx context.Context) ([]string, error) {
 			}
 			out = append(out, lines...)
 		}
-		for _, site := range m.w.sites {
+		for _, site := range append(slices.Clone(m.w.sites), m.w.lockerSites...) {
 			applied, err := tx.AppliedDeviceEvents(ctx, site.ID)
 			if err != nil {
 				return err

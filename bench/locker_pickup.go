@@ -25,18 +25,29 @@ func seedCourier(w *world) parcelguard.Principal {
 	return parcelguard.Principal{Role: parcelguard.RoleCourier, CarrierID: w.carrier.ID, KeyPrefix: "pgk_benchseed"}
 }
 
-// seedLocker reserves n more parcels in bulk and deposits each through the
-// use case on workers goroutines, so each has what a real deposit leaves
-// (its pickup grant, the grant's command to the locker, the notices, the
+// seedLocker creates sites lockers, reserves n more parcels there in bulk,
+// provisions the lockers (provision) and deposits each parcel through the
+// use case on workers goroutines, so each has what a real deposit leaves (its
+// pickup grant, the grant's command to the locker, the notices, the
 // timers), and notes its grant: what the locker's report names.
-func (w *world) seedLocker(ctx context.Context, svc *service.Service, store parcelguard.Store, n, workers int) error {
+//
+// The pool has lockers of its own because the service applies one
+// locker's reports one at a time, in order: reports from the world's few
+// sites would queue behind each other, where a network's come from as
+// many lockers as recipients are at them.
+func (w *world) seedLocker(ctx context.Context, svc *service.Service, store parcelguard.Store, sites, n, workers int,
+	provision func(context.Context, []*parcelguard.Site) error) error {
+	var err error
+	if w.lockerSites, err = createSites(ctx, svc, "Bench Locker", sites); err != nil {
+		return err
+	}
 	w.locker = make([]item, n)
-	chunks := (n + seedChunk - 1) / seedChunk
-	err := forEach(ctx, chunks, seedWriters, func(ctx context.Context, i int) error {
-		return w.seed(ctx, store, w.locker, "L", i*seedChunk, min((i+1)*seedChunk, n))
-	})
-	if err != nil {
+	if err := w.seedPool(ctx, store, w.locker, w.lockerSites, "L"); err != nil {
 		return fmt.Errorf("seed locker-pickup parcels: %w", err)
+	}
+	// A locker is provisioned with its compartments, so after them.
+	if err := provision(ctx, w.lockerSites); err != nil {
+		return err
 	}
 	courier := seedCourier(w)
 	return forEach(ctx, n, workers, func(ctx context.Context, i int) error {
@@ -59,6 +70,10 @@ func (w *world) seedLocker(ctx context.Context, svc *service.Service, store parc
 		})
 	})
 }
+
+// lockerSitesFor is how many lockers report in a run of workers: twice as
+// many, so that two reports in flight seldom come from one locker.
+func lockerSitesFor(workers int) int { return 2 * workers }
 
 // lockerEvents numbers each locker's reports, as an agent's outbox does.
 type lockerEvents struct {
@@ -150,8 +165,15 @@ func (r *serviceRun) lockerPickup(ctx context.Context, cfg Config, p *progress) 
 // seedLocker gives the service its locker-pickup parcels and waits for the
 // outbox to send their deposit notices and for the lockers to take their
 // grants, so that the reports meet a network at rest.
-func (r *serviceRun) seedLocker(ctx context.Context, n, workers int) error {
-	if err := r.w.seedLocker(ctx, r.s.Svc, r.s.Store, n, workers); err != nil {
+func (r *serviceRun) seedLocker(ctx context.Context, sites, n, workers int) error {
+	// Settle provisions the new sites' lockers and brings them online.
+	provision := func(ctx context.Context, _ []*parcelguard.Site) error {
+		if r.s.Settle == nil {
+			return fmt.Errorf("the service has no device channel to provision lockers on")
+		}
+		return r.s.Settle(ctx)
+	}
+	if err := r.w.seedLocker(ctx, r.s.Svc, r.s.Store, sites, n, workers, provision); err != nil {
 		return err
 	}
 	if err := drainDeviceOutbox(ctx, r.s.Store); err != nil {

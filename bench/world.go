@@ -50,6 +50,9 @@ type world struct {
 	items    []item
 	doorstep []doorstepItem
 	locker   []item
+	// lockerSites are the sites of the locker pool, as many as reports
+	// may be in flight at once.
+	lockerSites []*parcelguard.Site
 }
 
 // newWorld creates the carrier and sites through the use cases (so they
@@ -61,28 +64,44 @@ func newWorld(ctx context.Context, svc *service.Service, store parcelguard.Store
 	if w.carrier, err = svc.CreateCarrier(ctx, parcelguard.System, parcelguard.Carrier{Name: "Bench Express", PhoneFactor: true}); err != nil {
 		return nil, err
 	}
-	for i := range benchSites {
-		s, err := svc.CreateSite(ctx, parcelguard.System, parcelguard.Site{Name: fmt.Sprintf("Bench %d", i),
-			Address: fmt.Sprintf("Bench Street %d", i+1), Lat: 52.2 + float64(i)/100, Lon: 21.0, TimeZone: "Europe/Warsaw", OpeningHours: "24/7"})
-		if err != nil {
-			return nil, err
-		}
-		w.sites = append(w.sites, s)
+	if w.sites, err = createSites(ctx, svc, "Bench", benchSites); err != nil {
+		return nil, err
 	}
 	w.items = make([]item, n)
-	chunks := (n + seedChunk - 1) / seedChunk
-	err = forEach(ctx, chunks, seedWriters, func(ctx context.Context, i int) error {
-		return w.seed(ctx, store, w.items, "", i*seedChunk, min((i+1)*seedChunk, n))
-	})
-	if err != nil {
+	if err := w.seedPool(ctx, store, w.items, w.sites, ""); err != nil {
 		return nil, fmt.Errorf("seed parcels: %w", err)
 	}
 	return w, nil
 }
 
+// createSites creates n sites through the use case, named after name.
+func createSites(ctx context.Context, svc *service.Service, name string, n int) ([]*parcelguard.Site, error) {
+	sites := make([]*parcelguard.Site, n)
+	for i := range sites {
+		s, err := svc.CreateSite(ctx, parcelguard.System, parcelguard.Site{Name: fmt.Sprintf("%s %d", name, i),
+			Address: fmt.Sprintf("%s Street %d", name, i+1), Lat: 52.2 + float64(i)/100, Lon: 21.0, TimeZone: "Europe/Warsaw", OpeningHours: "24/7"})
+		if err != nil {
+			return nil, err
+		}
+		sites[i] = s
+	}
+	return sites, nil
+}
+
+// seedPool fills items with parcels reserved at sites in turn, in chunks
+// written concurrently.
+func (w *world) seedPool(ctx context.Context, store parcelguard.Store, items []item, sites []*parcelguard.Site, tag string) error {
+	n := len(items)
+	chunks := (n + seedChunk - 1) / seedChunk
+	return forEach(ctx, chunks, seedWriters, func(ctx context.Context, i int) error {
+		return w.seed(ctx, store, items, sites, tag, i*seedChunk, min((i+1)*seedChunk, n))
+	})
+}
+
 // seed writes items[from:to] as parcels reserved into compartments of
-// their own; a pool's tag sets its tracking numbers and labels apart.
-func (w *world) seed(ctx context.Context, store parcelguard.Store, items []item, tag string, from, to int) error {
+// their own at sites in turn; a pool's tag sets its tracking numbers and
+// labels apart.
+func (w *world) seed(ctx context.Context, store parcelguard.Store, items []item, sites []*parcelguard.Site, tag string, from, to int) error {
 	tracking, label := "BENCH-", "B"
 	if tag != "" {
 		tracking, label = "BENCH-"+tag+"-", tag
@@ -90,7 +109,7 @@ func (w *world) seed(ctx context.Context, store parcelguard.Store, items []item,
 	now := time.Now()
 	return store.Update(ctx, func(tx parcelguard.Tx) error {
 		for i := from; i < to; i++ {
-			site := w.sites[i%len(w.sites)]
+			site := sites[i%len(sites)]
 			c := &parcelguard.Compartment{ID: parcelguard.NewID("cmp", now), SiteID: site.ID, Label: label + strconv.Itoa(i),
 				Size: parcelguard.SizeM, State: parcelguard.CompartmentFree}
 			p := &parcelguard.Parcel{ID: parcelguard.NewID("par", now), CarrierID: w.carrier.ID, TrackingNumber: fmt.Sprintf("%s%09d", tracking, i),

@@ -27,6 +27,7 @@ import (
 // measurement.
 type benchLockers struct {
 	dir    string // the provisioning files, DATA-DIR/lockers
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	conns  []*pgnats.Locker
@@ -34,12 +35,10 @@ type benchLockers struct {
 	taken  atomic.Int64 // commands acked
 }
 
-// start connects every provisioned locker and consumes its commands
-// until stop; the lockers connected before a failure are stopped by stop.
+// start connects every provisioned locker not yet online and consumes its
+// commands until stop; the lockers connected before a failure are stopped
+// by stop. The bench calls it again after provisioning more lockers.
 func (b *benchLockers) start(ctx context.Context) error {
-	if b.cancel != nil {
-		return nil // started already: the bench provisions once
-	}
 	entries, err := os.ReadDir(b.dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -47,7 +46,10 @@ func (b *benchLockers) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bench lockers: %w", err)
 	}
-	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if b.cancel == nil {
+		b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		b.bySite = map[string]*pgnats.Locker{}
+	}
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
@@ -60,17 +62,17 @@ func (b *benchLockers) start(ctx context.Context) error {
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return fmt.Errorf("bench lockers: %s: %w", e.Name(), err)
 		}
+		if b.bySite[p.SiteID] != nil {
+			continue
+		}
 		l, err := pgnats.ConnectLocker(p.NATSURL, p.SiteID, pgnats.Credentials{User: p.NATSUser, Password: p.NATSPassword}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return fmt.Errorf("bench lockers: %w", err)
 		}
 		b.conns = append(b.conns, l)
-		if b.bySite == nil {
-			b.bySite = map[string]*pgnats.Locker{}
-		}
 		b.bySite[p.SiteID] = l
 		b.wg.Go(func() {
-			_ = l.Commands(ctx, func(context.Context, devicemsg.SignedCommand) error {
+			_ = l.Commands(b.ctx, func(context.Context, devicemsg.SignedCommand) error {
 				b.taken.Add(1)
 				return nil
 			})
