@@ -128,8 +128,27 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 		return err
 	}
 	c.Release(x.ID)
-	// Whether a delegate collected, and the parcel's other pickup grants
-	// (a delegate's) to end: the bench's parcels have none of either.
+	if err := savePickedUp(ctx, tx, g, x, c); err != nil {
+		return err
+	}
+	if err := deviceCommand(ctx, tx, g, parcelguard.DeviceGrantRevoke, "grant.revoke:"+g.ID, map[string]string{"reason": "used"}, now); err != nil {
+		return err
+	}
+	if err := enqueue(ctx, tx, x, parcelguard.MessagePickedUp, g.ID, g.ID, parcelguard.EventParcelPickedUp,
+		map[string]string{"at": now.Format(time.RFC3339Nano)}, now); err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, &parcelguard.Event{ID: parcelguard.NewID("evt", now), At: now, Actor: "kiosk:" + it.site,
+		Stream: parcelguard.SiteStream(x.SiteID), Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID, CompartmentID: c.ID,
+		ParcelID: x.ID, GrantID: g.ID, Data: map[string]string{"label": c.Label, "by": "recipient"}})
+}
+
+// savePickedUp is what every pickup writes once its grant is used, the
+// parcel picked up and its compartment released: it reads whether a
+// delegate collected and the parcel's other pickup grants (a delegate's)
+// to end, which the bench's parcels never have, saves the three and ends
+// the parcel's timers.
+func savePickedUp(ctx context.Context, tx parcelguard.Tx, g *parcelguard.Grant, x *parcelguard.Parcel, c *parcelguard.Compartment) error {
 	if _, err := tx.Delegate(ctx, g.ID); err == nil {
 		return fmt.Errorf("grant %s has a delegate; the floor's have none", g.ID)
 	} else if !errors.Is(err, parcelguard.ErrNotFound) {
@@ -147,19 +166,7 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 	if err := tx.SaveCompartment(ctx, c); err != nil {
 		return err
 	}
-	if err := tx.CancelTimers(ctx, x.ID); err != nil {
-		return err
-	}
-	if err := deviceCommand(ctx, tx, g, parcelguard.DeviceGrantRevoke, "grant.revoke:"+g.ID, map[string]string{"reason": "used"}, now); err != nil {
-		return err
-	}
-	if err := enqueue(ctx, tx, x, parcelguard.MessagePickedUp, g.ID, g.ID, parcelguard.EventParcelPickedUp,
-		map[string]string{"at": now.Format(time.RFC3339Nano)}, now); err != nil {
-		return err
-	}
-	return tx.AppendEvent(ctx, &parcelguard.Event{ID: parcelguard.NewID("evt", now), At: now, Actor: "kiosk:" + it.site,
-		Stream: parcelguard.SiteStream(x.SiteID), Kind: parcelguard.EventParcelPickedUp, SiteID: x.SiteID, CompartmentID: c.ID,
-		ParcelID: x.ID, GrantID: g.ID, Data: map[string]string{"label": c.Label, "by": "recipient"}})
+	return tx.CancelTimers(ctx, x.ID)
 }
 
 // floorExpire is the scheduler's transaction firing it's expiry timer.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -59,26 +58,7 @@ func floorLockerPickup(ctx context.Context, tx parcelguard.Tx, it *item, ev devi
 		return err
 	}
 	c.Release(x.ID)
-	// Whether a delegate collected, and the parcel's other pickup grants
-	// (a delegate's) to end: the bench's parcels have none of either.
-	if _, err := tx.Delegate(ctx, g.ID); err == nil {
-		return fmt.Errorf("grant %s has a delegate; the floor's have none", g.ID)
-	} else if !errors.Is(err, parcelguard.ErrNotFound) {
-		return err
-	}
-	if err := tx.SaveGrant(ctx, g); err != nil {
-		return err
-	}
-	if _, err := tx.GrantsOfParcel(ctx, x.ID); err != nil {
-		return err
-	}
-	if err := tx.SaveParcel(ctx, x); err != nil {
-		return err
-	}
-	if err := tx.SaveCompartment(ctx, c); err != nil {
-		return err
-	}
-	if err := tx.CancelTimers(ctx, x.ID); err != nil {
+	if err := savePickedUp(ctx, tx, g, x, c); err != nil {
 		return err
 	}
 	if err := tx.AppendEvent(ctx, &parcelguard.Event{ID: parcelguard.NewID("evt", now), At: now, Actor: "kiosk:" + ev.LockerID,
