@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -101,12 +100,10 @@ func (l *lockerEvents) pickup(it *item) devicemsg.Event {
 // a worker that published the report waits for it.
 type AppliedEvents struct {
 	waiting sync.Map // event id → chan struct{}
-	applied atomic.Int64
 }
 
 // Done notes that the service applied ev.
 func (a *AppliedEvents) Done(ev devicemsg.Event) {
-	a.applied.Add(1)
 	if ch, ok := a.waiting.LoadAndDelete(ev.ID); ok {
 		close(ch.(chan struct{}))
 	}

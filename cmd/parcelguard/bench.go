@@ -37,8 +37,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"pickup it opened) on each store engine twice: straight on the store (the floor: the\n"+
 		"service's transactions, same durability) and through the HTTP API (the device channel for\n"+
 		"the lockers' reports) of a running service with its scheduler and notification outbox, from\n"+
-		"concurrent clients over loopback. Prints ops/s, latency percentiles, the ratio service/floor and the\n"+
-		"service's CPU per operation split by a CPU profile into the parts of the process, and on\n"+
+		"concurrent clients over loopback. Prints ops/s, latency percentiles, the ratio service/floor\n"+
+		"and the service's CPU per operation split by a CPU profile into the parts of the process, and on\n"+
 		"SQLite how busy its single writer was on either side.\n"+
 		"With --lifecycle 10m it instead takes parcels through their whole life over the API\n"+
 		"(announce, deposit, deposit SMS, pickup with its PIN, picked-up SMS) for ten minutes and\n"+
