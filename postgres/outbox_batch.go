@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/parcelguard/parcelguard"
@@ -28,9 +29,7 @@ func (t *tx) markSent(ctx context.Context, table, set string, setArgs []any, ids
 	if len(ids) == 0 {
 		return nil
 	}
-	arg := fmt.Sprintf("$%d", len(setArgs)+1)
-	n, err := t.exec(ctx, `UPDATE `+table+` SET state = 'sent', sent_at = $1, `+set+`leased_until = 0, lease = ''
-		WHERE id = ANY(`+arg+`::text[]) AND state = 'pending'`, append(slices.Clip(setArgs), ids)...)
+	n, err := t.exec(ctx, markSentSQL(table, set, len(setArgs)+1), append(slices.Clip(setArgs), ids)...)
 	if err != nil {
 		return dbErr(err)
 	}
@@ -46,6 +45,21 @@ func (t *tx) markSent(ctx context.Context, table, set string, setArgs []any, ids
 		return parcelguard.ErrNotFound
 	}
 	return nil
+}
+
+// markSentSQL is markSent's UPDATE, the ids bound to $idsArg.
+//
+// The rows are found by primary key alone and only then checked for
+// state 'pending', written "IS TRUE" so that the planner cannot answer it
+// from an index on the pending rows (outbox_due, device_commands_due).
+// A queue table's statistics lag behind its churn: right after a burst
+// they still say a few rows are pending, and the planner then reads the
+// whole pending index to intersect it with the ids. Under a backlog of
+// thousands that made recording each batch of outcomes slower the longer
+// the backlog, just when the dispatcher must catch up.
+func markSentSQL(table, set string, idsArg int) string {
+	return `UPDATE ` + table + ` SET state = 'sent', sent_at = $1, ` + set + `leased_until = 0, lease = ''
+		WHERE id = ANY($` + strconv.Itoa(idsArg) + `::text[]) AND (state = 'pending') IS TRUE`
 }
 
 // AddMailboxEntries stores entries in one INSERT from arrays, one per
