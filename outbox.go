@@ -117,6 +117,17 @@ type MessageFilter struct {
 	Limit int
 }
 
+// MessageBacklog is how far delivery is behind at a moment: what
+// operators watch to see notifications lag (an SMS gateway down, a
+// dispatcher too slow for the load).
+type MessageBacklog struct {
+	// Due counts the pending messages due by then, leased or not.
+	Due int
+	// OldestDue is when the longest-waiting of them fell due; zero if
+	// none is due.
+	OldestDue time.Time
+}
+
 // MailboxEntry is a rendered message delivered into the local mailbox (the
 // channel used when no real one is configured). The rendering holds the
 // code, so it is stored only sealed with the server keyring.
@@ -165,6 +176,10 @@ type OutboxTx interface {
 	MarkDead(ctx context.Context, id, lease string, at time.Time, lastErr string) error
 	Message(ctx context.Context, id string) (*Message, error)
 	Messages(ctx context.Context, f MessageFilter) ([]*Message, error)
+	// MessageBacklog counts the pending messages due at or before now,
+	// from the index the dispatcher claims by, so it costs the backlog
+	// and not the outbox's history.
+	MessageBacklog(ctx context.Context, now time.Time) (MessageBacklog, error)
 
 	// MarkManySent marks each pending message of ids sent at at with note,
 	// as MarkSent marks one, in as few statements as the engine can: the

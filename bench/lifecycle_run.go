@@ -19,7 +19,6 @@ const memoryEvery = 250 * time.Millisecond
 type lifeRun struct {
 	net     *lifeNetwork
 	store   parcelguard.Store
-	backlog *backlog
 	workers int
 	warmup  time.Duration
 	d       time.Duration
@@ -54,7 +53,7 @@ type windowTally struct {
 
 func newLifeRun(net *lifeNetwork, store parcelguard.Store, workers int, warmup, d, window time.Duration) *lifeRun {
 	n := int((d + window - 1) / window)
-	return &lifeRun{net: net, store: store, backlog: &backlog{store: store}, workers: workers, warmup: warmup, d: d, window: window,
+	return &lifeRun{net: net, store: store, workers: workers, warmup: warmup, d: d, window: window,
 		windows: make([]windowTally, n)}
 }
 
@@ -159,7 +158,7 @@ func (r *lifeRun) sample(ctx context.Context) error {
 		w.rss, w.heap = rssBytes(), heapBytes()
 		r.notePeaks(w.rss, w.heap)
 		var err error
-		if w.backlog, err = r.backlog.count(ctx); err != nil && ctx.Err() == nil {
+		if w.backlog, err = outboxBacklog(ctx, r.store); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("outbox backlog: %w", err)
 		}
 		if w.devices, err = deviceBacklog(ctx, r.store); err != nil && ctx.Err() == nil {
@@ -184,12 +183,11 @@ func (r *lifeRun) notePeaks(rss, heap uint64) {
 }
 
 // drain waits until neither the outbox nor the device outbox has a
-// pending message and returns how long that took. It counts from the backlog's cursor: waiting as
-// drainOutbox does would walk the whole outbox at every look.
+// pending message and returns how long that took.
 func (r *lifeRun) drain(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	for {
-		n, err := r.backlog.count(ctx)
+		n, err := outboxBacklog(ctx, r.store)
 		if err != nil {
 			return 0, fmt.Errorf("outbox: %w", err)
 		}

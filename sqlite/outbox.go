@@ -150,6 +150,22 @@ func (t *tx) Message(ctx context.Context, id string) (*parcelguard.Message, erro
 	return out[0], nil
 }
 
+// MessageBacklog counts the pending messages due at or before now, by
+// the outbox_due index of pending messages.
+func (t *tx) MessageBacklog(ctx context.Context, now time.Time) (parcelguard.MessageBacklog, error) {
+	var (
+		b      parcelguard.MessageBacklog
+		oldest int64
+	)
+	err := t.queryRow(ctx, `SELECT count(*), coalesce(min(due_at), 0) FROM outbox
+		WHERE state = 'pending' AND due_at <= ?`, now.UnixNano()).Scan(&b.Due, &oldest)
+	if err != nil {
+		return parcelguard.MessageBacklog{}, fmt.Errorf("message backlog: %w", dbErr(err))
+	}
+	b.OldestDue = fromNanos(oldest)
+	return b, nil
+}
+
 // Messages lists messages in id order.
 func (t *tx) Messages(ctx context.Context, f parcelguard.MessageFilter) ([]*parcelguard.Message, error) {
 	var (

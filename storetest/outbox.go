@@ -333,6 +333,45 @@ func testOutbox(t *testing.T, open Opener) {
 		})
 	})
 
+	// Ensure the backlog counts pending messages due by the moment asked,
+	// leased ones included, and none sent, dead or due later.
+	t.Run("MessageBacklog", func(t *testing.T) {
+		s := open(t)
+		backlog := func(now time.Time) (b parcelguard.MessageBacklog) {
+			t.Helper()
+			view(t, s, func(ctx context.Context, tx parcelguard.Tx) (err error) {
+				b, err = tx.MessageBacklog(ctx, now)
+				return err
+			})
+			return b
+		}
+		if b := backlog(t0.Add(time.Hour)); b.Due != 0 || !b.OldestDue.IsZero() {
+			t.Fatalf("empty outbox: backlog %+v", b)
+		}
+		enqueue(t, s, newMessage("msg-1", "k1", 0), newMessage("msg-2", "k2", time.Second),
+			newMessage("msg-3", "k3", 2*time.Second), newMessage("msg-4", "k4", 3*time.Second),
+			newMessage("msg-5", "k5", time.Minute))
+		claimed := claim(t, s, t0.Add(3*time.Second), 3, time.Minute) // msg-1 to msg-3, leased
+		update(t, s, func(ctx context.Context, tx parcelguard.Tx) error {
+			check(tx.MarkSent(ctx, "msg-1", t0.Add(3*time.Second), ""))
+			return tx.MarkDead(ctx, "msg-3", claimed[2].Lease, t0.Add(3*time.Second), "550 no such user")
+		})
+		for _, c := range []struct {
+			now    time.Time
+			due    int
+			oldest time.Time
+		}{
+			{t0, 0, time.Time{}},
+			{t0.Add(time.Second), 1, t0.Add(time.Second)}, // msg-2, leased
+			{t0.Add(59 * time.Second), 2, t0.Add(time.Second)},
+			{t0.Add(time.Minute), 3, t0.Add(time.Second)},
+		} {
+			if b := backlog(c.now); b.Due != c.due || !b.OldestDue.Equal(c.oldest) {
+				t.Errorf("backlog at t0+%v = %d oldest %v, want %d oldest %v", c.now.Sub(t0), b.Due, b.OldestDue, c.due, c.oldest)
+			}
+		}
+	})
+
 	t.Run("Mailbox", func(t *testing.T) {
 		// Ensure mailbox entries read back intact, filter and page, and a
 		// second entry for the same message is not stored.

@@ -85,6 +85,7 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}
 	store := metrics.InstrumentStore(db, m)
 	clock := parcelguard.SystemClock{}
+	metrics.RegisterOutbox(reg, db, clock)
 	svc := service.New(service.Config{Store: store, Clock: clock, Keys: keys, Metrics: m, Logger: cfg.logger,
 		TimerChunk: timerChunk(db)})
 	// Messages link to the tracking page; its address is known once the

@@ -116,6 +116,10 @@ func TestServeEndToEnd(t *testing.T) {
 		!strings.Contains(body, "parcelguard_sqlite_writer_busy_seconds_total ") {
 		t.Fatalf("metrics lack the SQLite writer's load")
 	}
+	if _, body := api.do("GET", "/metrics", "", nil); !regexp.MustCompile(`(?m)^parcelguard_outbox_due_messages \d+$`).MatchString(body) ||
+		!regexp.MustCompile(`(?m)^parcelguard_outbox_oldest_due_seconds [0-9.e+]+$`).MatchString(body) {
+		t.Fatalf("metrics lack the outbox's backlog")
+	}
 
 	cancel()
 	if err := <-done; err != nil {
