@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,8 +10,14 @@ import (
 	"github.com/parcelguard/parcelguard"
 )
 
-// backlogTimeout bounds the store read behind one scrape.
-const backlogTimeout = 5 * time.Second
+const (
+	// backlogTimeout bounds the store read behind one scrape.
+	backlogTimeout = 5 * time.Second
+	// backlogMaxAge is how long one reading serves further scrapes:
+	// /metrics needs no key, so however often it is asked, the store is
+	// read at most once a second.
+	backlogMaxAge = time.Second
+)
 
 // RegisterOutbox exports the notification outbox's backlog, read from the
 // store at each scrape: how many messages are due and not yet sent, and
@@ -31,6 +38,12 @@ var (
 type outboxCollector struct {
 	store parcelguard.Store
 	clock parcelguard.Clock
+
+	// mu serialises readings, so scrapes at once share one; last is the
+	// latest reading, taken at lastAt (zero: none yet).
+	mu     sync.Mutex
+	last   parcelguard.MessageBacklog
+	lastAt time.Time
 }
 
 func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -42,14 +55,8 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 // are left out of the scrape (their absence is what to alert on) rather
 // than failing the whole scrape.
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), backlogTimeout)
-	defer cancel()
-	now := c.clock.Now()
-	var b parcelguard.MessageBacklog
-	if err := c.store.View(ctx, func(tx parcelguard.Tx) (err error) {
-		b, err = tx.MessageBacklog(ctx, now)
-		return err
-	}); err != nil {
+	b, now, err := c.read()
+	if err != nil {
 		return
 	}
 	wait := 0.0
@@ -58,4 +65,26 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDueDesc, prometheus.GaugeValue, float64(b.Due))
 	ch <- prometheus.MustNewConstMetric(outboxWaitDesc, prometheus.GaugeValue, wait)
+}
+
+// read returns the backlog and when it was read, reading the store only if
+// the last reading is backlogMaxAge old or older.
+func (c *outboxCollector) read() (parcelguard.MessageBacklog, time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	if !c.lastAt.IsZero() && now.Sub(c.lastAt) < backlogMaxAge {
+		return c.last, c.lastAt, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), backlogTimeout)
+	defer cancel()
+	var b parcelguard.MessageBacklog
+	if err := c.store.View(ctx, func(tx parcelguard.Tx) (err error) {
+		b, err = tx.MessageBacklog(ctx, now)
+		return err
+	}); err != nil {
+		return parcelguard.MessageBacklog{}, time.Time{}, err
+	}
+	c.last, c.lastAt = b, now
+	return b, now, nil
 }
