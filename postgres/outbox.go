@@ -116,6 +116,11 @@ func (t *tx) Message(ctx context.Context, id string) (*parcelguard.Message, erro
 	return out[0], nil
 }
 
+// messageBacklogSQL counts the pending messages due by $1 and finds the
+// oldest due time, from outbox_due alone.
+const messageBacklogSQL = `SELECT count(*), coalesce(min(due_at), 0) FROM outbox
+	WHERE state = 'pending' AND due_at <= $1`
+
 // MessageBacklog counts the pending messages due at or before now, by
 // the outbox_due index of pending messages.
 func (t *tx) MessageBacklog(ctx context.Context, now time.Time) (parcelguard.MessageBacklog, error) {
@@ -123,8 +128,7 @@ func (t *tx) MessageBacklog(ctx context.Context, now time.Time) (parcelguard.Mes
 		b      parcelguard.MessageBacklog
 		oldest int64
 	)
-	err := t.queryRow(ctx, `SELECT count(*), coalesce(min(due_at), 0) FROM outbox
-		WHERE state = 'pending' AND due_at <= $1`, []any{now.UnixNano()}, &b.Due, &oldest)
+	err := t.queryRow(ctx, messageBacklogSQL, []any{now.UnixNano()}, &b.Due, &oldest)
 	if err != nil {
 		return parcelguard.MessageBacklog{}, fmt.Errorf("message backlog: %w", dbErr(err))
 	}

@@ -13,7 +13,8 @@ import (
 // Ensure recording outcomes finds the rows by primary key even when the
 // statistics were taken before a burst and say few rows are pending: the
 // plan must not read the index of pending rows, whose size is the backlog.
-func TestMarkSentPlanIgnoresBacklog(t *testing.T) {
+// Counting the backlog, on the other hand, must read that index alone.
+func TestOutboxPlans(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	db, err := Open(ctx, url)
@@ -59,12 +60,7 @@ func TestMarkSentPlanIgnoresBacklog(t *testing.T) {
 			for i := 39900; i < 40000; i++ {
 				ids = append(ids, fmt.Sprintf("%s%07d", prefix, i))
 			}
-			q := "EXPLAIN " + markSentSQL(c.table, c.set, len(c.setArgs)+1)
-			rows, err := conn.Query(ctx, q, append(c.setArgs, ids)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			lines, err := explain(ctx, conn, markSentSQL(c.table, c.set, len(c.setArgs)+1), append(c.setArgs, ids)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,6 +68,26 @@ func TestMarkSentPlanIgnoresBacklog(t *testing.T) {
 			if strings.Contains(plan, c.pendingIndex) || !strings.Contains(plan, c.table+"_pkey") {
 				t.Errorf("marking 100 of 20000 pending rows sent reads %s instead of only %s_pkey:\n%s", c.pendingIndex, c.table, plan)
 			}
+			if c.table != "outbox" {
+				return
+			}
+			// The backlog, by contrast, is read from the pending index
+			// alone, never from the 20000 sent rows.
+			if lines, err = explain(ctx, conn, messageBacklogSQL, int64(1<<62)); err != nil {
+				t.Fatal(err)
+			}
+			if plan := strings.Join(lines, "\n"); !strings.Contains(plan, c.pendingIndex) || strings.Contains(plan, "Seq Scan") {
+				t.Errorf("the backlog does not read %s alone:\n%s", c.pendingIndex, plan)
+			}
 		})
 	}
+}
+
+// explain returns the lines of the plan of q with args.
+func explain(ctx context.Context, conn *pgx.Conn, q string, args ...any) ([]string, error) {
+	rows, err := conn.Query(ctx, "EXPLAIN "+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
