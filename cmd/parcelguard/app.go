@@ -19,6 +19,7 @@ import (
 	"github.com/parcelguard/parcelguard/http"
 	"github.com/parcelguard/parcelguard/metrics"
 	"github.com/parcelguard/parcelguard/notify"
+	"github.com/parcelguard/parcelguard/postgres"
 	"github.com/parcelguard/parcelguard/service"
 	"github.com/parcelguard/parcelguard/sqlite"
 	"github.com/parcelguard/parcelguard/web"
@@ -82,6 +83,9 @@ func startApp(ctx context.Context, cfg appConfig) (*app, error) {
 	m := metrics.New(reg)
 	if w, ok := db.(*sqlite.DB); ok {
 		metrics.RegisterSQLiteWriter(reg, w.WriterStats)
+	}
+	if pg, ok := db.(*postgres.DB); ok {
+		warnServerSettings(ctx, pg, cfg.logger)
 	}
 	store := metrics.InstrumentStore(db, m)
 	clock := parcelguard.SystemClock{}
@@ -218,4 +222,17 @@ func timerChunk(db parcelguard.Store) int {
 		return 16
 	}
 	return 1
+}
+
+// warnServerSettings logs each PostgreSQL setting that weakens what the
+// store promises (see postgres.DB.ServerWarnings); the service runs on.
+func warnServerSettings(ctx context.Context, db *postgres.DB, log *slog.Logger) {
+	warnings, err := db.ServerWarnings(ctx)
+	if err != nil {
+		log.Warn("could not check the database server's settings", "err", err)
+		return
+	}
+	for _, w := range warnings {
+		log.Warn("database server setting", "problem", w)
+	}
 }
