@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/parcelguard/parcelguard/internal/pgtest"
 )
 
@@ -51,18 +49,7 @@ func TestSettingWarnings(t *testing.T) {
 func TestServerWarnings(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var name string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s SET synchronous_commit = off`, pgx.Identifier{name}.Sanitize())); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	pgtest.SetForDatabase(t, url, "synchronous_commit", "off")
 
 	db, err := Open(ctx, url)
 	if err != nil {

@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/parcelguard/parcelguard/internal/pgtest"
 )
 
@@ -17,18 +15,7 @@ import (
 func TestServeWarnsOfServerSettings(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var name string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s SET synchronous_commit = off`, pgx.Identifier{name}.Sanitize())); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	pgtest.SetForDatabase(t, url, "synchronous_commit", "off")
 
 	var logs bytes.Buffer
 	a, err := startApp(ctx, appConfig{store: storeFlags{dataDir: t.TempDir(), db: url, pg: defaultPGFlags()},

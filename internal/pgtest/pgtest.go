@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,6 +201,34 @@ func execSQL(url, sql string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, sql)
 	return err
+}
+
+// SetForDatabase sets a server setting for the database of url (ALTER
+// DATABASE … SET), so that every session opened on it afterwards has it:
+// the way to give a test a server configured otherwise without
+// restarting one.
+func SetForDatabase(tb testing.TB, url, setting, value string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var name string
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s SET %s = %s`, pgx.Identifier{name}.Sanitize(),
+		pgx.Identifier{setting}.Sanitize(), quoteLiteral(value))); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 func randomHex(n int) string {
