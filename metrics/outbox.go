@@ -20,7 +20,8 @@ const (
 )
 
 // RegisterOutbox exports the notification outbox's backlog, read from the
-// store at each scrape: how many messages are due and not yet sent, and
+// store when scraped (at most once a second): how many messages are due
+// and not yet sent, and
 // how long the longest-waiting of them has waited. The first grows and
 // the second climbs when a gateway is down or the dispatcher falls behind,
 // which the counters of messages sent would show only as a slowdown.
