@@ -123,12 +123,8 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 	if err := x.Transition(parcelguard.ParcelPickedUp, now); err != nil {
 		return err
 	}
-	c, err := tx.Compartment(ctx, g.CompartmentID)
+	c, err := savePickedUp(ctx, tx, g, x)
 	if err != nil {
-		return err
-	}
-	c.Release(x.ID)
-	if err := savePickedUp(ctx, tx, g, x, c); err != nil {
 		return err
 	}
 	if err := deviceCommand(ctx, tx, g, parcelguard.DeviceGrantRevoke, "grant.revoke:"+g.ID, map[string]string{"reason": "used"}, now); err != nil {
@@ -143,30 +139,35 @@ func floorPickup(ctx context.Context, tx parcelguard.Tx, it *item) error {
 		ParcelID: x.ID, GrantID: g.ID, Data: map[string]string{"label": c.Label, "by": "recipient"}})
 }
 
-// savePickedUp is what every pickup writes once its grant is used, the
-// parcel picked up and its compartment released: it reads whether a
+// savePickedUp is what every pickup writes once its grant is used and the
+// parcel picked up: it reads and releases the compartment, reads whether a
 // delegate collected and the parcel's other pickup grants (a delegate's)
-// to end, which the bench's parcels never have, saves the three and ends
-// the parcel's timers.
-func savePickedUp(ctx context.Context, tx parcelguard.Tx, g *parcelguard.Grant, x *parcelguard.Parcel, c *parcelguard.Compartment) error {
+// to end, which the bench's parcels never have, saves the three, ends the
+// parcel's timers and returns the compartment.
+func savePickedUp(ctx context.Context, tx parcelguard.Tx, g *parcelguard.Grant, x *parcelguard.Parcel) (*parcelguard.Compartment, error) {
+	c, err := tx.Compartment(ctx, g.CompartmentID)
+	if err != nil {
+		return nil, err
+	}
+	c.Release(x.ID)
 	if _, err := tx.Delegate(ctx, g.ID); err == nil {
-		return fmt.Errorf("grant %s has a delegate; the floor's have none", g.ID)
+		return nil, fmt.Errorf("grant %s has a delegate; the floor's have none", g.ID)
 	} else if !errors.Is(err, parcelguard.ErrNotFound) {
-		return err
+		return nil, err
 	}
 	if _, err := tx.GrantsOfParcel(ctx, x.ID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.SaveGrant(ctx, g); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.SaveParcel(ctx, x); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.SaveCompartment(ctx, c); err != nil {
-		return err
+		return nil, err
 	}
-	return tx.CancelTimers(ctx, x.ID)
+	return c, tx.CancelTimers(ctx, x.ID)
 }
 
 // floorExpire is the scheduler's transaction firing it's expiry timer.

@@ -53,12 +53,8 @@ func floorLockerPickup(ctx context.Context, tx parcelguard.Tx, it *item, ev devi
 		return err
 	}
 	g.State, g.UsedAt = parcelguard.GrantUsed, ev.At
-	c, err := tx.Compartment(ctx, g.CompartmentID)
+	c, err := savePickedUp(ctx, tx, g, x)
 	if err != nil {
-		return err
-	}
-	c.Release(x.ID)
-	if err := savePickedUp(ctx, tx, g, x, c); err != nil {
 		return err
 	}
 	if err := tx.AppendEvent(ctx, &parcelguard.Event{ID: parcelguard.NewID("evt", now), At: now, Actor: "kiosk:" + ev.LockerID,
